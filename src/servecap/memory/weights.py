@@ -1,0 +1,265 @@
+"""Weight bytes per GPU rank: what vLLM prints as "Model loading took X GiB".
+
+vLLM measures the torch memory a rank keeps after `load_model` (`vllm/v1/worker/gpu_worker.py`,
+`DeviceMemoryProfiler`): the parameters it holds after TP/PP sharding, plus persistent buffers,
+of which the shared RoPE cos/sin cache is the only sizeable one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..models.spec import LayerKind, ModelSpec, Quantization
+from ..units import dtype_bytes, round_up
+
+# vllm/model_executor/layers/vocab_parallel_embedding.py: DEFAULT_VOCAB_PADDING_SIZE
+VOCAB_PADDING = 64
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """How the model is split over GPUs."""
+
+    tp: int = 1
+    pp: int = 1
+    ep: bool = False  # --enable-expert-parallel: experts split over TP ranks, not sharded
+
+
+@dataclass(frozen=True)
+class LinearParams:
+    """Parameter counts of one rank's share, split by how quantization treats them."""
+
+    quantizable: float = 0.0  # linear weights a weight-quantization method converts
+    plain: float = 0.0  # embeddings, norms, routers, biases: stay in the model dtype
+
+    def __add__(self, other: LinearParams) -> LinearParams:
+        return LinearParams(self.quantizable + other.quantizable, self.plain + other.plain)
+
+
+def pp_layer_ranges(num_layers: int, pp: int) -> list[range]:
+    """Decoder layers of each pipeline stage (vllm/distributed/utils.py: get_pp_indices)."""
+    per_stage = [num_layers // pp] * pp
+    # The remainder goes to the stages before the last one, from the back.
+    for i in range(2, num_layers % pp + 2):
+        per_stage[-i] += 1
+    ranges, start = [], 0
+    for count in per_stage:
+        ranges.append(range(start, start + count))
+        start += count
+    return ranges
+
+
+def _kv_heads_per_rank(total: int, tp: int) -> int:
+    # vllm/config/model.py: get_num_kv_heads; replicated when there are fewer heads than ranks
+    return max(1, total // tp)
+
+
+def _attention_params(spec: ModelSpec, kind: LayerKind, tp: int) -> LinearParams:
+    h = spec.hidden_size
+    if spec.mla is not None:
+        m = spec.mla
+        heads = spec.num_attention_heads / tp
+        qk = m.qk_nope_head_dim + m.qk_rope_head_dim
+        if m.q_lora_rank:
+            # q_a_proj and kv_a_proj_with_mqa are replicated on every rank.
+            q = h * m.q_lora_rank + m.q_lora_rank * heads * qk
+            norms = m.q_lora_rank + m.kv_lora_rank
+        else:
+            q = h * heads * qk
+            norms = m.kv_lora_rank
+        kv = h * (m.kv_lora_rank + m.qk_rope_head_dim) + m.kv_lora_rank * heads * (
+            m.qk_nope_head_dim + m.v_head_dim
+        )
+        o = heads * m.v_head_dim * h
+        return LinearParams(quantizable=q + kv + o, plain=norms)
+    if kind is LayerKind.LINEAR:
+        return LinearParams(quantizable=_linear_attention_params(spec) / tp)
+    hd = spec.head_dim
+    q_out = spec.num_attention_heads * hd / tp
+    kv_out = 2 * _kv_heads_per_rank(spec.num_kv_heads, tp) * hd
+    weights = h * (q_out + kv_out) + q_out * h
+    plain = 0.0
+    if spec.attention_bias:
+        plain += q_out + kv_out
+    if spec.qk_norm:
+        plain += 2 * hd
+    if spec.model_type == "gpt_oss":
+        plain += h + spec.num_attention_heads / tp  # o_proj bias and attention sinks
+    return LinearParams(quantizable=weights, plain=plain)
+
+
+def _linear_attention_params(spec: ModelSpec) -> float:
+    """Gated delta net projections (vllm/model_executor/models/qwen3_next.py), whole layer."""
+    assert spec.linear is not None
+    la = spec.linear
+    h = spec.hidden_size
+    in_proj = h * (2 * la.key_dim + 2 * la.value_dim) + h * 2 * la.num_value_heads
+    conv = la.conv_dim * la.conv_kernel
+    out_proj = la.value_dim * h
+    return float(in_proj + conv + out_proj + 2 * la.num_value_heads)
+
+
+def _mlp_params(spec: ModelSpec, layer: int, par: Parallel) -> LinearParams:
+    h = spec.hidden_size
+    moe = spec.moe
+    if moe is None or layer not in moe.moe_layers:
+        matrices = 3 if spec.gated_mlp else 2
+        return LinearParams(quantizable=matrices * h * spec.intermediate_size / par.tp)
+    experts = 3 * h * moe.expert_intermediate_size * moe.num_experts / par.tp
+    plain = float(h * moe.num_experts)  # router, replicated and never quantized
+    if moe.expert_bias:
+        plain += moe.num_experts * (2 * moe.expert_intermediate_size + h) / par.tp + moe.num_experts
+    shared = 3 * h * moe.shared_intermediate_size / par.tp
+    if spec.model_type == "qwen2_moe" and moe.shared_intermediate_size:
+        plain += h  # shared_expert_gate
+    return LinearParams(quantizable=experts + shared, plain=plain)
+
+
+def stage_params(spec: ModelSpec, par: Parallel, stage: int) -> tuple[LinearParams, float]:
+    """Parameters held by one rank of a pipeline stage; also the vocab-embedding params."""
+    ranges = pp_layer_ranges(spec.num_layers, par.pp)
+    layers = ranges[stage]
+    total = LinearParams()
+    norms_per_layer = 2 + spec.extra_norms_per_layer
+    for i in layers:
+        kind = spec.layers[i].kind
+        total = total + _attention_params(spec, kind, par.tp) + _mlp_params(spec, i, par)
+        total = total + LinearParams(plain=norms_per_layer * spec.hidden_size)
+    vocab_rows = round_up(spec.vocab_size, VOCAB_PADDING) / par.tp
+    embed = 0.0
+    first, last = stage == 0, stage == par.pp - 1
+    if first:
+        embed += vocab_rows * spec.hidden_size
+    if last and (not spec.tie_word_embeddings or par.pp > 1):
+        embed += vocab_rows * spec.hidden_size
+    if last:
+        total = total + LinearParams(plain=spec.hidden_size)
+    if first and spec.vision_params:
+        total = total + LinearParams(plain=spec.vision_params / par.tp)
+    return total, embed
+
+
+def _quantized_bytes_per_param(q: Quantization) -> float:
+    """Bytes per weight of a quantized linear layer, scales and zero points included."""
+    if q.method == "fp8" or (q.method == "compressed-tensors" and q.bits == 8):
+        if q.block_size:
+            return 1 + 4 / (q.block_size[0] * q.block_size[1])
+        return 1.0
+    group = q.group_size or 128
+    if q.method == "awq":
+        return q.bits / 8 + 2 / group + q.bits / 8 / group
+    if q.method == "gptq":
+        return q.bits / 8 + 2 / group + q.bits / 8 / group
+    if q.method == "compressed-tensors":
+        return q.bits / 8 + 2 / group
+    if q.method == "mxfp4":
+        return 0.5 + 1 / 32
+    if q.method == "nvfp4":
+        return 0.5 + 1 / 16 + 0.0
+    if q.method == "bitsandbytes":
+        return 0.5 + 1 / 32 if q.bits == 4 else 1.0 + 4 / 64
+    return 2.0
+
+
+def rope_cache_bytes(spec: ModelSpec, model_dtype: str) -> int:
+    """vLLM's cos/sin cache: [positions, rotary_dim] in the model dtype, shared by all layers."""
+    tables = 2 if spec.model_type == "gemma3_text" else 1  # local and global RoPE bases
+    return int(tables * spec.rope_cache_positions * spec.rotary_dim * dtype_bytes(model_dtype))
+
+
+def weight_bytes(
+    spec: ModelSpec,
+    par: Parallel,
+    stage: int = 0,
+    model_dtype: str | None = None,
+    quantization: Quantization | None = None,
+) -> int:
+    """Bytes of weights and persistent buffers on one rank of pipeline stage `stage`."""
+    dtype = model_dtype or spec.dtype
+    elem = dtype_bytes(dtype)
+    quant = quantization if quantization is not None else spec.quantization
+    if spec.weight_file is not None and quantization is None:
+        body = _file_bytes_per_rank(spec, par, stage)
+    else:
+        params, embed = stage_params(spec, par, stage)
+        body = (params.plain + embed) * elem
+        if quant is None:
+            body += params.quantizable * elem
+        elif quant.experts_only and spec.moe is not None:
+            experts = _expert_params(spec, par, stage)
+            # vllm mxfp4.py: the Triton MoE kernels swizzle expert weights into tiles padded
+            # to 256 along the hidden dimension.
+            padding = round_up(spec.hidden_size, 256) / spec.hidden_size
+            body += experts * padding * _quantized_bytes_per_param(quant)
+            body += (params.quantizable - experts) * elem
+        else:
+            body += params.quantizable * _quantized_bytes_per_param(quant)
+    return int(body) + rope_cache_bytes(spec, dtype)
+
+
+def _expert_params(spec: ModelSpec, par: Parallel, stage: int) -> float:
+    assert spec.moe is not None
+    moe = spec.moe
+    layers = pp_layer_ranges(spec.num_layers, par.pp)[stage]
+    n = sum(1 for i in layers if i in moe.moe_layers)
+    return n * 3 * spec.hidden_size * moe.expert_intermediate_size * moe.num_experts / par.tp
+
+
+def _file_bytes_per_rank(spec: ModelSpec, par: Parallel, stage: int) -> float:
+    """Exact checkpoint bytes, shared out to one rank by the tensor's role."""
+    assert spec.weight_file is not None
+    ranges = pp_layer_ranges(spec.num_layers, par.pp)
+    layers = ranges[stage]
+    first, last = stage == 0, stage == par.pp - 1
+    total = 0.0
+    kv_share = _kv_heads_per_rank(spec.num_kv_heads, par.tp) / spec.num_kv_heads
+    for name, size in spec.weight_file.tensors.items():
+        layer = _layer_index(name)
+        if layer is not None:
+            if layer not in layers:
+                continue
+            if "mtp" in name or layer >= spec.num_layers:
+                continue
+            if _is_replicated(name):
+                total += size
+            elif any(part in name for part in ("k_proj", "v_proj")) and spec.mla is None:
+                total += size * kv_share
+            else:
+                total += size / par.tp
+        elif "embed_tokens" in name or "wte" in name or "word_embeddings" in name:
+            if first:
+                total += size / par.tp
+            if last and spec.tie_word_embeddings and par.pp > 1:
+                total += size / par.tp
+        elif "lm_head" in name or "output_layer" in name:
+            if last:
+                total += size / par.tp
+        elif "visual" in name or "vision" in name or "multi_modal_projector" in name:
+            if first:
+                total += size / par.tp
+        elif last:
+            total += size  # final norm
+    return total
+
+
+def _layer_index(name: str) -> int | None:
+    parts = name.split(".")
+    for i, part in enumerate(parts[:-1]):
+        if part in ("layers", "h", "blocks", "layer") and parts[i + 1].isdigit():
+            if any(v in parts[:i] for v in ("visual", "vision_tower", "vision_model")):
+                return None
+            return int(parts[i + 1])
+    return None
+
+
+def _is_replicated(name: str) -> bool:
+    leaf = name.rsplit(".", 2)
+    tail = ".".join(leaf[-2:])
+    return (
+        "norm" in tail
+        or tail.startswith("gate.")
+        or "kv_a_proj" in name
+        or "q_a_proj" in name
+        or "shared_expert_gate" in name
+        or "sinks" in tail
+    )

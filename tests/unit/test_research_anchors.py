@@ -1,0 +1,66 @@
+"""Public start-up logs with every budget term printed (vllm-memory.md §10.3, llm-d H100 logs).
+
+vLLM 0.11 on an H100 (79.18 GiB), max-model-len 16,000; each row is W, A and KV as logged.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from servecap import make_plan
+from servecap.units import GiB
+
+ANCHORS = [
+    # model, TP, utilization, weights, activation peak, KV cache (GiB, as vLLM logged them)
+    ("meta-llama/Llama-3.1-8B-Instruct", 1, 0.9, 14.99, 4.76, 51.38),
+    ("Qwen/Qwen3-0.6B", 1, 0.9, 1.12, 5.56, 64.45),
+    ("Qwen/Qwen3-32B", 1, 0.9, 61.03, 5.64, 4.45),
+    ("Qwen/Qwen3-32B", 2, 0.9, 30.59, 5.64, 34.49),
+    ("openai/gpt-oss-20b", 1, 0.9, 13.47, 7.38, 50.28),
+    ("openai/gpt-oss-120b", 1, 0.95, 64.38, 7.38, 3.33),
+    ("RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic", 2, 0.9, 33.88, 4.84, 32.00),
+    ("RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic", 1, 0.9, 67.72, 4.84, -1.44),
+]
+
+
+def _plan(model: str, tp: int, utilization: float):
+    return make_plan(
+        model=model,
+        gpu="h100-sxm",
+        vllm_version="0.11.0",
+        settings=dict(
+            gpu_memory_utilization=utilization, max_model_len=16_000, tensor_parallel_size=tp
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    "model,tp,u,weights,activation,kv", ANCHORS, ids=[f"{a[0]}-tp{a[1]}" for a in ANCHORS]
+)
+def test_each_budget_term_matches_the_log(model, tp, u, weights, activation, kv):
+    s = _plan(model, tp, u).stage
+    assert s.weights_bytes / GiB == pytest.approx(weights, rel=0.01)
+    assert s.activation_bytes / GiB == pytest.approx(activation, abs=0.02)
+    assert s.available_bytes / GiB == pytest.approx(kv, abs=0.2)
+
+
+def test_a_70b_fp8_model_does_not_fit_one_h100_with_vllms_words():
+    result = _plan("RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic", 1, 0.9)
+    assert not result.fits
+    assert result.error is not None
+    assert result.error.startswith("No available memory for the cache blocks.")
+
+
+def test_activation_is_independent_of_model_size_but_not_of_the_gpu_class():
+    # The sampler warm-up over max_num_seqs x vocab dominates: 1024 rows on an H100, 256 on
+    # a 24 GB card, the same for a 0.6B and a 32B model of one vocabulary.
+    small = _plan("Qwen/Qwen3-0.6B", 1, 0.9).stage.activation_bytes
+    large = _plan("Qwen/Qwen3-32B", 1, 0.9).stage.activation_bytes
+    assert abs(small - large) / large < 0.02
+    consumer = make_plan(
+        model="Qwen/Qwen3-32B",
+        gpu="rtx-4090",
+        vllm_version="0.11.0",
+        settings={"max_model_len": 1000, "tensor_parallel_size": 4},
+    )
+    assert consumer.stage.activation_bytes < large / 3
