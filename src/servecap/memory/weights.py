@@ -162,9 +162,15 @@ def _quantized_bytes_per_param(q: Quantization) -> float:
 
 
 def rope_cache_bytes(spec: ModelSpec, model_dtype: str) -> int:
-    """vLLM's cos/sin cache: [positions, rotary_dim] in the model dtype, shared by all layers."""
-    tables = 2 if spec.model_type == "gemma3_text" else 1  # local and global RoPE bases
-    return int(tables * spec.rope_cache_positions * spec.rotary_dim * dtype_bytes(model_dtype))
+    """vLLM's cos/sin cache: [positions, rotary_dim] in the model dtype, shared by all layers.
+
+    Gemma 3 keeps two: the scaled one of its global layers and an unscaled one of its
+    sliding layers (vllm/model_executor/models/gemma3.py builds them with different bases).
+    """
+    positions = spec.rope_cache_positions
+    if spec.model_type == "gemma3_text":
+        positions += spec.max_position_embeddings
+    return int(positions * spec.rotary_dim * dtype_bytes(model_dtype))
 
 
 def weight_bytes(

@@ -1,0 +1,32 @@
+"""A local model folder: its safetensors headers give the exact weight bytes."""
+
+from __future__ import annotations
+
+from servecap import ServeConfig, get_gpu, load_model, parse_version, plan
+from servecap.memory.weights import rope_cache_bytes
+from servecap.tinymodel import TinyModel, write_tiny_model
+
+
+def test_weights_are_the_checkpoint_bytes_plus_the_rope_cache(tmp_path):
+    folder = write_tiny_model(tmp_path / "tiny", TinyModel(num_layers=3, hidden_size=256))
+    model = load_model(str(folder))
+    assert model.weight_file is not None
+    checkpoint = sum(p.stat().st_size for p in folder.glob("*.safetensors"))
+    # header bytes aside, the file is the tensors
+    assert 0 < checkpoint - model.weight_file.total_bytes < 16_384
+    result = plan(model, get_gpu("h100-sxm"), ServeConfig(), parse_version("0.24.0"))
+    expected = model.weight_file.total_bytes + rope_cache_bytes(model, "bfloat16")
+    assert result.stage.weights_bytes == expected
+
+
+def test_tensor_parallel_shards_the_checkpoint(tmp_path):
+    folder = write_tiny_model(tmp_path / "tiny", TinyModel(num_layers=2, hidden_size=256,
+                                                            num_attention_heads=8, num_kv_heads=4))
+    model = load_model(str(folder))
+    one = plan(model, get_gpu("h100-sxm"), ServeConfig(), parse_version("0.24.0"))
+    two = plan(model, get_gpu("h100-sxm"), ServeConfig(tensor_parallel_size=2),
+               parse_version("0.24.0"))
+    rope = rope_cache_bytes(model, "bfloat16")
+    # norms are replicated, everything else halves
+    assert (one.stage.weights_bytes - rope) / 2 < two.stage.weights_bytes - rope
+    assert two.stage.weights_bytes - rope < (one.stage.weights_bytes - rope) * 0.52
