@@ -14,8 +14,20 @@ import subprocess
 import sys
 import time
 
-PLAN = [sys.executable, "-m", "servecap", "plan", "Qwen/Qwen3-4B", "--gpu", "rtx-4090",
-        "--gpu-memory-utilization", "0.5", "--max-model-len", "10000", "--json"]
+PLAN = [
+    sys.executable,
+    "-m",
+    "servecap",
+    "plan",
+    "Qwen/Qwen3-4B",
+    "--gpu",
+    "rtx-4090",
+    "--gpu-memory-utilization",
+    "0.5",
+    "--max-model-len",
+    "10000",
+    "--json",
+]
 BARE = [sys.executable, "-c", "pass"]
 
 
@@ -37,8 +49,10 @@ def main() -> None:
     bare = median_seconds(BARE, args.runs)
     print(f"servecap plan (catalogue model, --json): {plan * 1000:7.1f} ms median of {args.runs}")
     print(f"python -c pass (interpreter alone):      {bare * 1000:7.1f} ms")
-    print(f"ratio: {plan / bare:.1f}x the bare interpreter; "
-          f"{'well under' if plan < 0.5 else 'NOT under'} one second")
+    print(
+        f"ratio: {plan / bare:.1f}x the bare interpreter; "
+        f"{'well under' if plan < 0.5 else 'NOT under'} one second"
+    )
 
 
 if __name__ == "__main__":

@@ -124,3 +124,29 @@ def custom_gpu(memory_gib: float, like: GPU | None = None) -> GPU:
     """A card given only by its memory total, with another card's speed facts if known."""
     base = like or GPU("custom", "custom GPU", 0, 1000.0, 100.0, None)
     return base.with_memory_gib(memory_gib)
+
+
+def detect_gpu() -> GPU | None:
+    """The first local NVIDIA GPU, via nvidia-smi (None when there is none)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("nvidia-smi") is None:
+        return None
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if out.returncode != 0 or not out.stdout.strip():
+        return None
+    name, _, mib = out.stdout.strip().splitlines()[0].partition(",")
+    try:
+        return get_gpu(name.strip())
+    except UnknownGPUError:
+        # nvidia-smi's total is about 0.45 GiB above what the CUDA driver reports
+        return custom_gpu(float(mib) / 1024 - 0.45)

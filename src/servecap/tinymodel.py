@@ -7,7 +7,7 @@ The folder holds config.json, bf16 safetensors weights, a BPE tokenizer trained 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,6 @@ class TinyModel:
     sliding_window: int = 256  # llama-sliding: every other layer slides
     seed: int = 0
     tie_word_embeddings: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _corpus() -> list[str]:
@@ -115,7 +114,6 @@ def _config(shape: TinyModel, vocab: int, eos: int, bos: int) -> dict[str, Any]:
                 "sliding_attention" if i % 2 == 0 else "full_attention"
                 for i in range(shape.num_layers)
             ]
-    common.update(shape.extra)
     return common
 
 

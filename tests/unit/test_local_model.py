@@ -20,12 +20,15 @@ def test_weights_are_the_checkpoint_bytes_plus_the_rope_cache(tmp_path):
 
 
 def test_tensor_parallel_shards_the_checkpoint(tmp_path):
-    folder = write_tiny_model(tmp_path / "tiny", TinyModel(num_layers=2, hidden_size=256,
-                                                            num_attention_heads=8, num_kv_heads=4))
+    folder = write_tiny_model(
+        tmp_path / "tiny",
+        TinyModel(num_layers=2, hidden_size=256, num_attention_heads=8, num_kv_heads=4),
+    )
     model = load_model(str(folder))
     one = plan(model, get_gpu("h100-sxm"), ServeConfig(), parse_version("0.24.0"))
-    two = plan(model, get_gpu("h100-sxm"), ServeConfig(tensor_parallel_size=2),
-               parse_version("0.24.0"))
+    two = plan(
+        model, get_gpu("h100-sxm"), ServeConfig(tensor_parallel_size=2), parse_version("0.24.0")
+    )
     rope = rope_cache_bytes(model, "bfloat16")
     # norms are replicated, everything else halves
     assert (one.stage.weights_bytes - rope) / 2 < two.stage.weights_bytes - rope

@@ -68,16 +68,23 @@ def test_activation_is_independent_of_model_size_but_not_of_the_gpu_class():
 
 def test_llama_8b_on_a_4090_gives_the_logged_2588_blocks():
     # LLMServingSim PR #59: 2,588 blocks = 41,408 tokens at u 0.9, 256 seqs, 2,048 tokens (mid-2025)
-    result = make_plan(model="meta-llama/Llama-3.1-8B-Instruct", gpu="rtx-4090",
-                       vllm_version="0.10.2",
-                       settings={"gpu_memory_utilization": 0.9, "max_model_len": 8192})
+    result = make_plan(
+        model="meta-llama/Llama-3.1-8B-Instruct",
+        gpu="rtx-4090",
+        vllm_version="0.10.2",
+        settings={"gpu_memory_utilization": 0.9, "max_model_len": 8192},
+    )
     assert result.num_blocks == pytest.approx(2_588, abs=10)
 
 
 def test_gemma3_weights_include_both_rope_tables():
     # PR #21489 log on a 178 GiB GPU: "8.58 GiB for weight"; the two RoPE caches are 0.56 GiB
-    result = make_plan(model="google/gemma-3-4b-it", gpu="b200", vllm_version="0.10.2",
-                       settings={"gpu_memory_utilization": 0.9})
+    result = make_plan(
+        model="google/gemma-3-4b-it",
+        gpu="b200",
+        vllm_version="0.10.2",
+        settings={"gpu_memory_utilization": 0.9},
+    )
     assert result.stage.weights_bytes / GiB == pytest.approx(8.58, abs=0.03)
 
 
@@ -85,15 +92,29 @@ def test_fp8_kv_30b_moe_refusal_numbers():
     # issue #25350: 48 layers x 4 KV heads x 128 x 2 x 1 byte = 49,152 B/token with fp8 KV;
     # at max-model-len 221,000 vLLM needed 10.12 GiB and estimated 122,080 tokens
     block = 16 * 49_152
-    result = make_plan(model="Qwen/Qwen3-30B-A3B", gpu="h100-sxm", vllm_version="0.11.0",
-                       settings={"max_model_len": 221_000, "kv_cache_dtype": "fp8",
-                                 "kv_cache_memory_bytes": int(7_630.5 * block)})
+    result = make_plan(
+        model="Qwen/Qwen3-30B-A3B",
+        gpu="h100-sxm",
+        vllm_version="0.11.0",
+        settings={
+            "max_model_len": 221_000,
+            "kv_cache_dtype": "fp8",
+            "kv_cache_memory_bytes": int(7_630.5 * block),
+        },
+    )
     assert result.kv_bytes_per_token == 49_152
     assert "(10.12 GiB KV cache is needed" in result.error
     assert result.estimated_max_model_len == 122_080
-    fits = make_plan(model="Qwen/Qwen3-30B-A3B", gpu="h100-sxm", vllm_version="0.11.0",
-                     settings={"max_model_len": 100_000, "kv_cache_dtype": "fp8",
-                               "kv_cache_memory_bytes": int(14_408.5 * block)})
+    fits = make_plan(
+        model="Qwen/Qwen3-30B-A3B",
+        gpu="h100-sxm",
+        vllm_version="0.11.0",
+        settings={
+            "max_model_len": 100_000,
+            "kv_cache_dtype": "fp8",
+            "kv_cache_memory_bytes": int(14_408.5 * block),
+        },
+    )
     # 14,408 blocks is 10.55 GiB as the log prints it
     assert f"{fits.available_bytes / GiB:.2f}" == "10.55"
     assert fits.kv_cache_tokens == 230_528

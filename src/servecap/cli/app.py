@@ -20,9 +20,12 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from . import gpus, models, plan
+    from . import explain, gpus, models, plan, serve, tinymodel
 
     plan.register(app)
+    serve.register(app)
+    explain.register(app)
+    tinymodel.register(app)
     gpus.register(app)
     models.register(app)
 

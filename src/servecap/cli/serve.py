@@ -1,0 +1,146 @@
+"""`servecap serve`: plan, start real vLLM with the planned flags, and explain its start-up."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from . import options as o
+
+EXAMPLES = """
+Any other flag is a `vllm serve` flag and goes to vLLM as given.
+
+Examples:
+
+  servecap serve Qwen/Qwen3-4B --gpu rtx-4090 --gpu-memory-utilization 0.5 --max-model-len 10000
+
+  servecap serve ./tiny --device cpu --kv-cache-space-gib 1 --max-model-len 2048
+
+  servecap serve Qwen/Qwen3-4B --gpu h100-sxm --dry-run
+"""
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        name="serve",
+        help="Start real vLLM with planned settings; refuse settings that cannot fit." + EXAMPLES,
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(serve_command)
+
+
+class _Stop(Exception):
+    """Raised from the SIGTERM handler so the server is stopped on the way out."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise _Stop
+
+
+def serve_command(
+    ctx: typer.Context,
+    model: Annotated[str, typer.Argument(metavar="MODEL")],
+    gpu: o.Gpu = None,
+    device: o.Device = "cuda",
+    kv_cache_space_gib: o.KvCacheSpaceGib = None,
+    vllm_version: o.VllmVersionOpt = None,
+    vllm_python: Annotated[
+        str | None,
+        typer.Option(
+            "--vllm-python",
+            envvar="SERVECAP_VLLM_PYTHON",
+            help="Python of the environment where vLLM is installed.",
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="0 picks a free port.")] = 8000,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="VLLM_API_KEY",
+            help="Passed to vLLM; never printed.",
+            show_default=False,
+        ),
+    ] = None,
+    log_file: Annotated[Path | None, typer.Option("--log-file")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Start even if the plan says it will not fit.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the command only.")] = False,
+    ready_timeout: Annotated[float, typer.Option("--ready-timeout")] = 900,
+) -> None:
+    from ..errors import InvalidValueError
+    from ..explain import explain
+    from ..memory.inverse import smallest_setup
+    from ..report.explain_view import explain_table
+    from ..report.plan_view import answer_sentence, plan_table, setup_lines
+    from ..serve import plan_launch
+    from ..vllm.args import parse_serve_command
+    from ..vllm.launcher import ServerError, VllmServer, find_vllm, install_hint, tail
+    from .output import Output
+
+    out = Output()
+    _, settings, passthrough = parse_serve_command(list(ctx.args))
+    settings.update(device=device)
+    if kv_cache_space_gib is not None:
+        settings["kv_cache_space_gib"] = kv_cache_space_gib
+    log_path = log_file or Path(f"vllm-{time.strftime('%Y%m%d-%H%M%S')}.log")
+    prepared = plan_launch(
+        model, gpu, settings, vllm_version, host, port, api_key, passthrough, log_path
+    )
+    result, launch = prepared.plan, prepared.launch
+    if not result.fits and not force:
+        out.show(plan_table(result), "", "[bold red]vLLM would refuse:[/] " + str(result.error))
+        for line in setup_lines(smallest_setup(result), result):
+            out.show(f"  {line}")
+        raise InvalidValueError(
+            "these settings do not fit (see the plan above)",
+            "change them as suggested, or pass --force to start anyway",
+        )
+    install = find_vllm(vllm_python)
+    if install is None:
+        out.show(plan_table(result), answer_sentence(result))
+        where = vllm_python or "this Python"
+        raise InvalidValueError(f"vLLM is not installed in {where}", install_hint(device))
+    if dry_run:
+        out.show(launch.display(install))
+        return
+    server = VllmServer(launch, install)
+    out.status(f"starting vLLM {install.version}: {launch.display(install)}")
+    out.status(f"log: {server.log_path}")
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        server.start()
+        with out.err.status("loading", spinner="dots") as status:
+            server.wait_ready(
+                ready_timeout, lambda stage, s: status.update(f"vLLM: {stage} ({s:.0f} s)")
+            )
+        explained = explain(server.log_text(), model=model, gpu=gpu, vllm_version=vllm_version)
+        out.show(
+            explain_table(explained),
+            "",
+            f"[bold green]vLLM is ready at {server.url}/v1[/] (log: {server.log_path}). "
+            "Ctrl-C stops it.",
+        )
+        while server.alive():
+            time.sleep(0.5)
+        out.err.print(
+            f"vLLM exited with code {server.process.returncode if server.process else '?'}"
+            f"; last log lines:\n{tail(server.log_text(), 15)}"
+        )
+        raise SystemExit(1)
+    except ServerError as exc:
+        out.err.print(f"servecap: {exc}")
+        raise SystemExit(1) from None
+    except (KeyboardInterrupt, _Stop):
+        out.status("stopping vLLM")
+    finally:
+        server.stop()
+        signal.signal(signal.SIGTERM, previous)
+    sys.exit(0)

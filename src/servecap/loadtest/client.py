@@ -1,0 +1,164 @@
+"""Streaming requests to an OpenAI-compatible server, timed chunk by chunk (aiohttp)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from .records import RequestRecord
+from .sse import SSEDecoder
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where requests go: base URL (with or without /v1), endpoint kind, model, API key."""
+
+    base_url: str
+    model: str
+    kind: str = "chat"  # chat or completions
+    api_key: str | None = None
+
+    @property
+    def root(self) -> str:
+        url = self.base_url.rstrip("/")
+        return url[: -len("/v1")] if url.endswith("/v1") else url
+
+    @property
+    def url(self) -> str:
+        path = "chat/completions" if self.kind == "chat" else "completions"
+        return f"{self.root}/v1/{path}"
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+
+def build_payload(
+    endpoint: Endpoint,
+    prompt: str | list[dict[str, str]],
+    max_tokens: int,
+    force_length: bool = True,
+    extra_body: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A streaming request body; forcing the length sets ignore_eos and min_tokens = max_tokens."""
+    payload: dict[str, Any] = {
+        "model": endpoint.model,
+        "max_tokens": max_tokens,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if endpoint.kind == "chat":
+        messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
+        payload["messages"] = messages
+    else:
+        payload["prompt"] = prompt if isinstance(prompt, str) else prompt[-1]["content"]
+    if force_length:
+        payload["ignore_eos"] = True
+        payload["min_tokens"] = max_tokens
+    if extra_body:
+        payload.update(extra_body)
+    return payload
+
+
+def _chunk_text(choice: dict[str, Any], kind: str) -> str:
+    """The generated text a choice carries: content, or reasoning (both count as tokens)."""
+    if kind == "chat":
+        delta = choice.get("delta") or {}
+        return "".join(
+            str(delta.get(k) or "") for k in ("content", "reasoning_content", "reasoning")
+        )
+    return str(choice.get("text") or "")
+
+
+def _fail(record: RequestRecord, error_class: str, detail: str, now: float) -> RequestRecord:
+    record.status = "error"
+    record.error_class = error_class
+    record.error_detail = detail[:300]
+    record.end_s = now
+    return record
+
+
+async def stream_request(
+    session: aiohttp.ClientSession,
+    endpoint: Endpoint,
+    payload: dict[str, Any],
+    record: RequestRecord,
+    clock: Clock,
+    timeout_s: float = 600.0,
+) -> RequestRecord:
+    """Send one streaming request and fill `record`; failures are recorded, never raised."""
+    record.send_s = clock()
+    record.requested_output_tokens = record.requested_output_tokens or payload.get("min_tokens")
+    try:
+        async with session.post(
+            endpoint.url,
+            json=payload,
+            headers=endpoint.headers(),
+            timeout=aiohttp.ClientTimeout(total=timeout_s),
+        ) as response:
+            if response.status != 200:
+                body = await response.text()
+                record.http_status = response.status
+                return _fail(record, "http_status", f"HTTP {response.status}: {body}", clock())
+            return await _read_stream(response, endpoint.kind, record, clock)
+    except TimeoutError:
+        return _fail(record, "timeout", f"no complete answer within {timeout_s:g} s", clock())
+    except aiohttp.ClientConnectorError as exc:
+        refused = isinstance(exc.os_error, ConnectionRefusedError)
+        return _fail(record, "connection_refused" if refused else "other", str(exc), clock())
+    except (
+        aiohttp.ServerDisconnectedError,
+        aiohttp.ClientPayloadError,
+        aiohttp.ClientOSError,
+    ) as exc:
+        return _fail(record, "disconnect", f"{type(exc).__name__}: {exc}", clock())
+    except aiohttp.ClientError as exc:
+        return _fail(record, "other", f"{type(exc).__name__}: {exc}", clock())
+
+
+async def _read_stream(
+    response: aiohttp.ClientResponse, kind: str, record: RequestRecord, clock: Clock
+) -> RequestRecord:
+    decoder = SSEDecoder()
+    done = False
+    chunks = 0
+    async for raw in response.content.iter_any():
+        now = clock()
+        for data in decoder.feed(raw):
+            if data.strip() == "[DONE]":
+                done = True
+                continue
+            try:
+                event = json.loads(data)
+            except ValueError:
+                return _fail(record, "malformed_stream", f"not JSON: {data[:120]}", now)
+            if not isinstance(event, dict):
+                return _fail(record, "malformed_stream", f"not an object: {data[:120]}", now)
+            if "error" in event or event.get("object") == "error":
+                return _fail(record, "other", f"server error in stream: {data[:200]}", now)
+            for choice in event.get("choices") or []:
+                text = _chunk_text(choice, kind)
+                if text:
+                    chunks += 1
+                    record.output_chars += len(text)
+                    if record.first_token_s is None:
+                        record.first_token_s = now
+                    record.chunk_times_s.append(now)
+                if choice.get("finish_reason"):
+                    record.finish_reason = choice["finish_reason"]
+            usage = event.get("usage")
+            if isinstance(usage, dict):
+                record.prompt_tokens = usage.get("prompt_tokens")
+                record.output_tokens = usage.get("completion_tokens")
+    record.end_s = clock()
+    if not done:
+        return _fail(record, "disconnect", "the stream ended before [DONE]", record.end_s)
+    if record.output_tokens is None:
+        record.output_tokens = chunks
+        record.token_source = "chunks"
+    return record
