@@ -20,11 +20,13 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from . import explain, gpus, models, plan, serve, tinymodel
+    from . import bench, explain, gpus, models, plan, report, serve, tinymodel
 
     plan.register(app)
     serve.register(app)
     explain.register(app)
+    bench.register(app)
+    report.register(app)
     tinymodel.register(app)
     gpus.register(app)
     models.register(app)

@@ -1,0 +1,72 @@
+"""`servecap report`: rebuild a load test's summary from its result files (merged if several)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import options as o
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        name="report",
+        help="Summarise result files from `servecap bench` (also "
+        "partial ones, and several load generators' files merged).\n\nExample:\n\n"
+        "  servecap report run.jsonl other-machine.jsonl --slo ttft_p95=2s",
+    )(report_command)
+
+
+def report_command(
+    results: Annotated[list[Path], typer.Argument(metavar="RESULT...")],
+    slo: Annotated[list[str] | None, typer.Option("--slo")] = None,
+    metric_names: Annotated[str, typer.Option("--metric-names")] = "servecap",
+    csv_out: Annotated[Path | None, typer.Option("--csv")] = None,
+    json_out: o.Json = False,
+) -> None:
+    from ..loadtest.bench import StepResult, capacity_sentence
+    from ..loadtest.results import read_results
+    from ..loadtest.slo import parse_slo
+    from ..report.bench_summary import summarize
+    from ..report.bench_view import steps_table, summary_renderables, write_csv
+    from .output import Output
+
+    slos = [parse_slo(s) for s in slo or []]
+    run = read_results(list(results))
+    mode = str(run.meta.get("mode", ""))
+    summary = summarize(run.records, run.samples, mode, slos, run.client or None)
+    phases = sorted({r.phase for r in run.records if r.phase}, key=_phase_load)
+    steps = []
+    for phase in phases:
+        records = [r for r in run.records if r.phase == phase]
+        first, last = records[0].send_s, max((r.end_s or r.send_s) for r in records)
+        samples = [s for s in run.samples if first <= s.time_s <= last]
+        steps.append(StepResult(phase, _phase_load(phase), summarize(records, samples, mode, slos)))
+    out = Output(json_mode=json_out)
+    data = {**summary, "status": run.status, "sources": run.sources}
+    if steps:
+        data["steps"] = [{"phase": s.phase, "load": s.load, **s.summary} for s in steps]
+        unit = "users" if phases[0].startswith("users") else "requests/s"
+        data["capacity"] = capacity_sentence(steps, slos, unit) if slos else None
+    out.data(data)
+    if run.status != "complete":
+        out.show(
+            f"[yellow]this run did not finish ({run.status}); the summary covers the "
+            f"{len(run.records)} requests that did[/]"
+        )
+    if steps:
+        out.show(steps_table(steps), "")
+    out.show(*summary_renderables(summary, metric_names))
+    if steps and slos and data.get("capacity"):
+        out.show(f"[bold]{data['capacity']}[/]")
+    if csv_out:
+        write_csv(run.records, csv_out)
+
+
+def _phase_load(phase: str) -> float:
+    try:
+        return float(phase.split("=", 1)[1])
+    except (IndexError, ValueError):
+        return 0.0

@@ -1,0 +1,133 @@
+"""Result files: one JSON object per line, each request written the moment it finishes.
+
+    {"type": "run", ...}          once, first: what was run (never the API key)
+    {"type": "request", ...}      one per finished request (RequestRecord.to_dict)
+    {"type": "server", ...}       /metrics samples, as they are taken
+    {"type": "client", ...}       the load generator's own lag measurements
+    {"type": "end", "status": "complete" | "interrupted" | "failed", ...}
+
+A run that is interrupted or crashes still leaves every finished request on disk, so
+`servecap report` can rebuild its summary. Several files (several load generators against one
+server) merge by their wall-clock start times.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import InvalidValueError
+from ..vllm.metrics import ServerSample
+from .records import RequestRecord
+
+
+class ResultWriter:
+    """Appends lines and flushes each one, so nothing finished is ever lost."""
+
+    def __init__(self, path: Path, meta: dict[str, Any]) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] = path.open("w", encoding="utf-8")
+        self.write({"type": "run", "wall_start": time.time(), **meta})
+
+    def write(self, obj: dict[str, Any]) -> None:
+        self._file.write(json.dumps(obj, separators=(",", ":")) + "\n")
+        self._file.flush()
+
+    def request(self, record: RequestRecord) -> None:
+        self.write({"type": "request", **record.to_dict()})
+
+    def server(self, sample: ServerSample) -> None:
+        self.write({"type": "server", **asdict(sample)})
+
+    def close(self, status: str, **extra: Any) -> None:
+        if not self._file.closed:
+            self.write({"type": "end", "status": status, **extra})
+            self._file.close()
+
+
+@dataclass
+class RunData:
+    """Everything a result file (or several merged) holds."""
+
+    meta: dict[str, Any] = field(default_factory=dict)
+    records: list[RequestRecord] = field(default_factory=list)
+    samples: list[ServerSample] = field(default_factory=list)
+    client: dict[str, Any] = field(default_factory=dict)
+    status: str = "interrupted"  # until an end line says otherwise
+    sources: list[str] = field(default_factory=list)
+
+
+def read_results(paths: list[Path]) -> RunData:
+    """Read one or more result files; several are merged on a shared wall-clock axis."""
+    runs = [_read_one(p) for p in paths]
+    if len(runs) == 1:
+        return runs[0]
+    origin = min(r.meta.get("wall_start", 0.0) for r in runs)
+    merged = RunData(meta={**runs[0].meta, "merged_from": [str(p) for p in paths]})
+    merged.status = "complete" if all(r.status == "complete" for r in runs) else "interrupted"
+    next_id = 0
+    for run in runs:
+        shift = run.meta.get("wall_start", origin) - origin
+        for record in run.records:
+            record.request_id = next_id
+            next_id += 1
+            record.scheduled_s += shift
+            record.send_s += shift
+            record.first_token_s = (
+                None if record.first_token_s is None else record.first_token_s + shift
+            )
+            record.end_s = None if record.end_s is None else record.end_s + shift
+            record.chunk_times_s = [t + shift for t in record.chunk_times_s]
+            merged.records.append(record)
+        if not merged.samples:  # one server, so one generator's samples describe it
+            merged.samples = [
+                ServerSample(**{**asdict(s), "time_s": s.time_s + shift}) for s in run.samples
+            ]
+        merged.sources += run.sources
+    merged.records.sort(key=lambda r: r.send_s)
+    return merged
+
+
+def _read_one(path: Path) -> RunData:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InvalidValueError(
+            f"cannot read result file {path}: {exc.strerror}",
+            "pass a .jsonl file written by servecap bench",
+        ) from None
+    run = RunData(sources=[str(path)])
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):
+                break  # a line cut short by a crash: everything before it is intact
+            raise InvalidValueError(
+                f"{path}:{number} is not a servecap result line",
+                "pass a .jsonl file written by servecap bench",
+            ) from None
+        kind = obj.pop("type", None)
+        if kind == "run":
+            run.meta = obj
+        elif kind == "request":
+            for derived in ("ttft_s", "e2e_s", "tpot_s"):
+                obj.pop(derived, None)
+            run.records.append(RequestRecord.from_dict(obj))
+        elif kind == "server":
+            run.samples.append(ServerSample(**obj))
+        elif kind == "client":
+            run.client = obj
+        elif kind == "end":
+            run.status = obj.get("status", "complete")
+    if not run.meta:
+        raise InvalidValueError(
+            f"{path} is not a servecap result file", "pass a .jsonl file written by servecap bench"
+        )
+    return run

@@ -1,0 +1,276 @@
+"""Drive load against a server: one request, N users at once, fixed concurrency, or a rate.
+
+Everything runs on one asyncio loop with one aiohttp session (no connection cap, a large
+read buffer). Beside the requests, two helpers run: a sampler that reads vLLM's /metrics, and
+a monitor that measures this loop's own lag, so a run where the client was the bottleneck is
+marked as such.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from ..errors import InvalidValueError
+from ..vllm.metrics import ServerSample, parse_metrics
+from .client import Clock, Endpoint, build_payload, stream_request
+from .records import RequestRecord
+from .workload import PreparedRequest
+
+MODES = ("single", "users", "concurrency", "rate")
+
+
+@dataclass(frozen=True)
+class LoadProfile:
+    """How requests are released. `requests` caps the count; `duration_s` the time."""
+
+    mode: str
+    requests: int | None = None
+    concurrency: int | None = None
+    rate: float | None = None  # requests per second
+    burstiness: float = 1.0  # gamma shape of the inter-arrival times; 1 is Poisson
+    duration_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise InvalidValueError(f"unknown load mode {self.mode!r}", f"use {', '.join(MODES)}")
+        for name in ("requests", "concurrency", "rate", "duration_s"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise InvalidValueError(
+                    f"{name.replace('_s', '')} must be positive, not {value}",
+                    f"give a positive {name.replace('_s', '')}",
+                )
+        if self.burstiness <= 0:
+            raise InvalidValueError("burstiness must be positive", "1 is Poisson; <1 burstier")
+
+
+def arrival_times(rate: float, count: int, burstiness: float, seed: int) -> list[float]:
+    """Absolute send offsets (s) for a Poisson (or gamma) process, fixed before the run."""
+    rng = random.Random(seed)
+    shape = burstiness
+    scale = 1.0 / (rate * shape)
+    return list(itertools.accumulate(rng.gammavariate(shape, scale) for _ in range(count)))
+
+
+@dataclass
+class ClientHealth:
+    """The load generator's own timing: event-loop lag and dispatch lag (seconds)."""
+
+    loop_lags: list[float] = field(default_factory=list)
+    dispatch_lags: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, float | bool | None]:
+        from ..report.stats import percentile
+
+        loop_p99 = percentile(self.loop_lags, 99)
+        dispatch_p95 = percentile(self.dispatch_lags, 95)
+        bound = (loop_p99 or 0) > 0.005 or (dispatch_p95 or 0) > 0.010
+        return {
+            "loop_lag_p50_ms": _ms(percentile(self.loop_lags, 50)),
+            "loop_lag_p99_ms": _ms(loop_p99),
+            "loop_lag_max_ms": _ms(max(self.loop_lags) if self.loop_lags else None),
+            "dispatch_lag_p95_ms": _ms(dispatch_p95),
+            "client_bound": bound,
+        }
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value * 1000, 3)
+
+
+async def _monitor_loop(health: ClientHealth, stop: asyncio.Event, interval: float = 0.01) -> None:
+    while not stop.is_set():
+        before = time.perf_counter()
+        await asyncio.sleep(interval)
+        health.loop_lags.append(max(0.0, time.perf_counter() - before - interval))
+
+
+async def _sample_metrics(
+    session: aiohttp.ClientSession,
+    endpoint: Endpoint,
+    clock: Clock,
+    on_sample: Callable[[ServerSample], None],
+    stop: asyncio.Event,
+    interval: float,
+) -> None:
+    url = endpoint.root + "/metrics"
+    while not stop.is_set():
+        try:
+            async with session.get(url, timeout=aiohttp.ClientTimeout(total=10)) as response:
+                if response.status != 200:
+                    return  # not a vLLM server: no server view
+                on_sample(parse_metrics(await response.text(), clock()))
+        except (TimeoutError, aiohttp.ClientError, ValueError):
+            pass
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+
+
+@dataclass
+class Runner:
+    """Sends prepared requests according to a profile and reports each finished record."""
+
+    endpoint: Endpoint
+    on_record: Callable[[RequestRecord], None]
+    on_sample: Callable[[ServerSample], None] = lambda sample: None
+    clock: Clock = time.perf_counter
+    timeout_s: float = 600.0
+    sample_interval_s: float = 0.5
+    extra_body: dict[str, object] = field(default_factory=dict)
+    health: ClientHealth = field(default_factory=ClientHealth)
+    in_flight: int = 0
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    async def run(
+        self,
+        profile: LoadProfile,
+        requests: list[PreparedRequest],
+        warmup: list[PreparedRequest] | None = None,
+        phase: str = "",
+        seed: int = 0,
+    ) -> None:
+        """Run warm-up requests (one by one, flagged), then the profile."""
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+        async with aiohttp.ClientSession(connector=connector, read_bufsize=1 << 20) as session:
+            stop = asyncio.Event()
+            helpers = [
+                asyncio.create_task(_monitor_loop(self.health, stop)),
+                asyncio.create_task(
+                    _sample_metrics(
+                        session,
+                        self.endpoint,
+                        self.clock,
+                        self.on_sample,
+                        stop,
+                        self.sample_interval_s,
+                    )
+                ),
+            ]
+            try:
+                for request in warmup or []:
+                    await self._send(session, request, self.clock(), phase, warmup=True)
+                await self._dispatch(session, profile, requests, phase, seed)
+            finally:
+                stop.set()
+                await asyncio.gather(*helpers, return_exceptions=True)
+
+    async def _dispatch(
+        self,
+        session: aiohttp.ClientSession,
+        profile: LoadProfile,
+        requests: list[PreparedRequest],
+        phase: str,
+        seed: int,
+    ) -> None:
+        if not requests:
+            return
+        start = self.clock()
+        deadline = start + profile.duration_s if profile.duration_s else None
+        if profile.mode == "single":
+            for request in requests:
+                if deadline and self.clock() > deadline:
+                    break
+                await self._send(session, request, self.clock(), phase)
+        elif profile.mode == "users":
+            now = self.clock()  # all users start together, like the seed's barrier
+            await asyncio.gather(*(self._send(session, r, now, phase) for r in requests))
+        elif profile.mode == "concurrency":
+            await self._closed_loop(session, profile, requests, phase, deadline)
+        else:
+            await self._open_loop(session, profile, requests, phase, start, deadline, seed)
+
+    async def _closed_loop(
+        self,
+        session: aiohttp.ClientSession,
+        profile: LoadProfile,
+        requests: list[PreparedRequest],
+        phase: str,
+        deadline: float | None,
+    ) -> None:
+        limit = profile.requests if profile.requests else (None if deadline else len(requests))
+        source = itertools.cycle(requests) if deadline else iter(requests)
+        issued = itertools.count()
+
+        async def worker() -> None:
+            while True:
+                if deadline and self.clock() >= deadline:
+                    return
+                if limit is not None and next(issued) >= limit:
+                    return
+                request = next(source, None)
+                if request is None:
+                    return
+                await self._send(session, request, self.clock(), phase)
+
+        assert profile.concurrency is not None
+        await asyncio.gather(*(worker() for _ in range(profile.concurrency)))
+
+    async def _open_loop(
+        self,
+        session: aiohttp.ClientSession,
+        profile: LoadProfile,
+        requests: list[PreparedRequest],
+        phase: str,
+        start: float,
+        deadline: float | None,
+        seed: int,
+    ) -> None:
+        assert profile.rate is not None
+        count = profile.requests or len(requests)
+        if deadline:
+            count = max(count, int(profile.rate * (profile.duration_s or 0) * 1.5) + 1)
+        times = arrival_times(profile.rate, count, profile.burstiness, seed)
+        tasks = []
+        for offset, request in zip(times, itertools.cycle(requests), strict=False):
+            due = start + offset
+            if deadline and due > deadline:
+                break
+            delay = due - self.clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(self._send(session, request, due, phase)))
+        await asyncio.gather(*tasks)
+
+    async def _send(
+        self,
+        session: aiohttp.ClientSession,
+        request: PreparedRequest,
+        scheduled: float,
+        phase: str,
+        warmup: bool = False,
+    ) -> RequestRecord:
+        record = RequestRecord(
+            next(self._ids),
+            scheduled_s=scheduled,
+            phase=phase,
+            warmup=warmup,
+            requested_output_tokens=(request.max_tokens if request.force_length else None),
+        )
+        payload = build_payload(
+            self.endpoint, request.prompt, request.max_tokens, request.force_length, self.extra_body
+        )
+        self.in_flight += 1
+        try:
+            await stream_request(
+                session, self.endpoint, payload, record, self.clock, self.timeout_s
+            )
+        except asyncio.CancelledError:
+            record.status, record.error_class = "cancelled", "cancelled"
+            record.error_detail = "the run was interrupted while this request was in flight"
+            record.end_s = self.clock()
+            self.on_record(record)
+            raise
+        finally:
+            self.in_flight -= 1
+        if not warmup:
+            self.health.dispatch_lags.append(max(0.0, record.send_s - scheduled))
+        self.on_record(record)
+        return record

@@ -1,0 +1,214 @@
+"""`servecap bench` against real vLLM in every mode, and what it reads from vLLM's gauges."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+from helpers import run_cli
+from vllm_servers import QWEN3, SCARCE
+
+
+def bench(server, *args: str, tmp_path, name: str = "run") -> dict:
+    out = tmp_path / f"{name}.jsonl"
+    result = run_cli(
+        "bench",
+        "--url",
+        server.url + "/v1",
+        "--model",
+        server.model,
+        "--output",
+        str(out),
+        "--json",
+        *args,
+        timeout=600,
+    )
+    assert result.code == 0, result.stderr
+    return result.json()
+
+
+def _requests(path) -> list[dict]:
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    return [x for x in lines if x["type"] == "request"]
+
+
+def test_single_requests_match_usage_and_exact_prompt_lengths(vllm_server, tmp_path):
+    server = vllm_server(QWEN3)
+    data = bench(
+        server,
+        "--requests",
+        "1",
+        "--repeat",
+        "3",
+        "--prompt-tokens",
+        "64",
+        "--output-tokens",
+        "32",
+        tmp_path=tmp_path,
+    )
+    assert data["succeeded"] == 3 and data["output_tokens_total"] == 96
+    assert data["usage_missing"] == 0 and data["ended_early"] == 0
+    records = _requests(tmp_path / "run.jsonl")
+    # /tokenize shaped each chat prompt so vLLM counted exactly 64 tokens
+    assert [r["prompt_tokens"] for r in records] == [64, 64, 64]
+    assert data["ttft_s"]["count"] == 3 and data["tpot_s"]["p50"] > 0
+
+
+def test_completions_users_concurrency_and_rate(vllm_server, tmp_path):
+    server = vllm_server(QWEN3)
+    users = bench(
+        server,
+        "--endpoint",
+        "completions",
+        "--users",
+        "6",
+        "--output-tokens",
+        "24",
+        tmp_path=tmp_path,
+        name="users",
+    )
+    assert users["succeeded"] == 6 and users["output_tokens_total"] == 144
+    assert users["server"]["max_running"] >= 1
+    closed = bench(
+        server,
+        "--concurrency",
+        "3",
+        "--requests",
+        "9",
+        "--output-tokens",
+        "16",
+        tmp_path=tmp_path,
+        name="closed",
+    )
+    assert closed["succeeded"] == 9
+    rate = bench(
+        server,
+        "--rate",
+        "4",
+        "--requests",
+        "8",
+        "--output-tokens",
+        "16",
+        tmp_path=tmp_path,
+        name="rate",
+    )
+    assert rate["succeeded"] == 8 and rate["client"]["client_bound"] is False
+
+
+def test_sweep_stops_or_reports_capacity(vllm_server, tmp_path):
+    server = vllm_server(QWEN3)
+    data = bench(
+        server,
+        "--sweep-users",
+        "1,2,4",
+        "--output-tokens",
+        "16",
+        "--slo",
+        "ttft_p95=30s",
+        tmp_path=tmp_path,
+    )
+    assert [s["phase"] for s in data["steps"]] == ["users=1", "users=2", "users=4"]
+    assert "the server handles up to 4 users at once" in data["capacity"]
+
+
+def test_scarce_kv_blocks_show_as_waiting_and_preemptions(vllm_server, tmp_path):
+    server = vllm_server(SCARCE)
+    data = bench(
+        server,
+        "--endpoint",
+        "completions",
+        "--users",
+        "24",
+        "--prompt-tokens",
+        "450",
+        "--output-tokens",
+        "600",
+        tmp_path=tmp_path,
+    )
+    assert data["succeeded"] == 24
+    view = data["server"]
+    assert view["max_waiting"] > 0 and view["preemptions"] > 0
+    assert 0 < view["max_running"] < 24 and view["num_gpu_blocks"] == 64
+    human = run_cli("report", str(tmp_path / "run.jsonl"))
+    assert "waited" in human.stdout and "preemption" in human.stdout
+
+
+def test_interrupt_leaves_a_usable_partial_result(vllm_server, tmp_path):
+    server = vllm_server(QWEN3)
+    out = tmp_path / "partial.jsonl"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "servecap",
+            "bench",
+            "--url",
+            server.url,
+            "--model",
+            server.model,
+            "--concurrency",
+            "2",
+            "--requests",
+            "400",
+            "--output-tokens",
+            "64",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or len(_requests(out)) < 3):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "every finished request is in" in stderr
+    report = run_cli("report", str(out), "--json").json()
+    assert report["status"] == "interrupted"
+    assert report["succeeded"] >= 3 and report["requests"] < 400
+
+
+def test_a_server_killed_mid_run_gives_classified_errors(vllm_server, tmp_path):
+    import os
+
+    server = vllm_server(SCARCE)  # the last user of this server: it is killed here
+    out = tmp_path / "killed.jsonl"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "servecap",
+            "bench",
+            "--url",
+            server.url,
+            "--model",
+            server.model,
+            "--endpoint",
+            "completions",
+            "--users",
+            "6",
+            "--output-tokens",
+            "1500",
+            "--json",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    assert server.server.process is not None
+    os.killpg(server.server.process.pid, signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    data = json.loads(stdout)
+    assert data["requests"] == 6 and data["failed"] == 6
+    assert set(data["errors"]) <= {"disconnect", "connection_refused"}
+    assert all(r["error_detail"] for r in _requests(out))
