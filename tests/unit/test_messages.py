@@ -63,3 +63,28 @@ def test_no_memory_text():
 def test_format_gib_drops_trailing_zeros_from_0_14():
     assert messages.format_gib(parse_version("0.13.0"), 2.4 * GiB) == "2.40"
     assert messages.format_gib(parse_version("0.14.0"), 2.4 * GiB) == "2.4"
+
+
+def test_a_context_beyond_the_config_is_refused_like_vllm_does():
+    from servecap import make_plan
+
+    result = make_plan(
+        model="Qwen/Qwen3-4B",
+        gpu="h100-sxm",
+        vllm_version="0.32.0",
+        settings={"max_model_len": 50_000},
+    )
+    assert not result.fits
+    assert result.error.startswith(
+        "User-specified max_model_len (50000) is greater than the derived max_model_len "
+        "(max_position_embeddings=40960.0 or model_max_length=None in model's config.json). "
+        "To allow overriding this maximum, set the env var VLLM_ALLOW_LONG_MAX_MODEL_LEN=1."
+    )
+    older = make_plan(
+        model="Qwen/Qwen3-4B",
+        gpu="h100-sxm",
+        vllm_version="0.9.2",
+        settings={"max_model_len": 50_000},
+    )
+    assert older.error.endswith("set the env var VLLM_ALLOW_LONG_MAX_MODEL_LEN=1")
+    assert "(max_position_embeddings=40960 or" in older.error

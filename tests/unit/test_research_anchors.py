@@ -93,7 +93,7 @@ def test_fp8_kv_30b_moe_refusal_numbers():
     # at max-model-len 221,000 vLLM needed 10.12 GiB and estimated 122,080 tokens
     block = 16 * 49_152
     result = make_plan(
-        model="Qwen/Qwen3-30B-A3B",
+        model="Qwen/Qwen3-30B-A3B-Instruct-2507",
         gpu="h100-sxm",
         vllm_version="0.11.0",
         settings={
@@ -106,7 +106,7 @@ def test_fp8_kv_30b_moe_refusal_numbers():
     assert "(10.12 GiB KV cache is needed" in result.error
     assert result.estimated_max_model_len == 122_080
     fits = make_plan(
-        model="Qwen/Qwen3-30B-A3B",
+        model="Qwen/Qwen3-30B-A3B-Instruct-2507",
         gpu="h100-sxm",
         vllm_version="0.11.0",
         settings={

@@ -23,6 +23,9 @@ _WORDS = (  # noqa: SIM905 - a sentence reads better than a long list
 ).split()
 
 
+_FILLERS = (" .", "!", " a", ",", " x")
+
+
 @dataclass(frozen=True)
 class Lengths:
     """A token-length distribution: fixed, uniform:A:B, normal:MEAN:STD or exp:MEAN."""
@@ -205,42 +208,63 @@ async def _shape(
 ) -> None:
     """Adjust a random prompt until the server counts exactly the target tokens.
 
-    Words are added or removed until the count brackets the target, then single-token
-    padding (" .") closes the gap; a few /tokenize calls per prompt.
+    Finds the most words whose prompt stays within the target (a galloping search from the
+    tokens-per-word ratio seen so far, then bisection), then closes the gap with
+    single-token padding (" ."); a handful of /tokenize calls per prompt.
     """
     target = request.target_prompt_tokens
     assert target is not None
     head = f"request {tag} {rng.randrange(10**9)}:"
     body = [rng.choice(_WORDS) for _ in range(2 * target + 16)]
+    counts: dict[tuple[int, int], int | None] = {}
 
-    def text(words: int, pad: int = 0) -> str:
-        return " ".join([head, *body[:words]]) + " ." * pad
+    def text(words: int, pad: str = "") -> str:
+        return " ".join([head, *body[:words]]) + pad
 
-    words = max(0, min(len(body), round(target / ratio[0])))
-    count = await counter(text(words))
-    if count is None:
+    async def count(words: int, pad: str = "") -> int | None:
+        if (words, pad) not in counts:
+            counts[words, pad] = await counter(text(words, pad))
+        return counts[words, pad]
+
+    guess = max(0, min(len(body), round(target / ratio[0])))
+    first = await count(guess)
+    if first is None:
         return
-    for _ in range(12):  # walk the word count until count(words) <= target < count(words + 1)
-        if count > target and words > 0:
-            step = max(1, int((count - target) / ratio[0]))
-            words = max(0, words - step)
-        elif count <= target and words < len(body):
-            more = await counter(text(words + 1))
-            if more is None or more > target:
+    if first <= target:
+        lo, hi, step = guess, len(body) + 1, 1
+        while lo + step <= len(body):
+            probe = await count(lo + step)
+            if probe is None or probe > target:
+                hi = lo + step
                 break
-            step = max(1, int((target - count) / ratio[0]))
-            words = min(len(body), words + step)
+            lo, step = lo + step, step * 2
+    else:
+        lo, hi, step = 0, guess, 1
+        while hi - step > 0:
+            probe = await count(hi - step)
+            if probe is not None and probe <= target:
+                lo = hi - step
+                break
+            hi, step = hi - step, step * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        probe = await count(mid)
+        if probe is not None and probe <= target:
+            lo = mid
         else:
-            break
-        count = await counter(text(words)) or 0
-    if words:
-        ratio[0] = max(0.2, (count - 1) / words)
-    best, best_text = count, text(words)
-    for pad in range(1, 4):
+            hi = mid
+    best = await count(lo) or 0
+    if lo:
+        ratio[0] = max(0.2, best / lo)
+    pad = ""
+    for _ in range(4):  # close the last gap with fillers that are usually one token each
         if best >= target:
             break
-        padded = await counter(text(words, pad))
-        if padded is None or padded > target:
+        for filler in _FILLERS:
+            padded = await count(lo, pad + filler)
+            if padded is not None and best < padded <= target:
+                pad, best = pad + filler, padded
+                break
+        else:
             break
-        best, best_text = padded, text(words, pad)
-    request.prompt, request.prompt_tokens = best_text, best
+    request.prompt, request.prompt_tokens = text(lo, pad), best

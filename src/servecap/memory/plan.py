@@ -397,6 +397,8 @@ def plan(
             limiting = st.stage
             break
 
+    if max_len > derived_len and not auto_fit:
+        error = messages.too_long_error(version, max_len, derived_len)
     if device == "cuda" and gpu is not None and version.at_least("0.9.1"):
         free_at_start = total - context
         if free_at_start < requested:

@@ -94,3 +94,24 @@ def startup_memory_error(
         f"{rounded(requested)} GiB). Decrease GPU memory utilization or reduce "
         "GPU memory used by other processes."
     )
+
+
+def too_long_error(
+    version: VllmVersion, max_model_len: int, derived: int, key: str = "max_position_embeddings"
+) -> str:
+    """The ValueError text when --max-model-len exceeds what config.json allows."""
+    # transformers 5 (vLLM 0.30+) always yields RoPE parameters, so the length becomes a float
+    shown = f"{float(derived)}" if version.at_least("0.30.0") else str(derived)
+    text = (
+        f"User-specified max_model_len ({max_model_len}) is greater than the derived "
+        f"max_model_len ({key}={shown} or model_max_length=None in model's config.json)."
+        " To allow overriding this maximum, set the env var VLLM_ALLOW_LONG_MAX_MODEL_LEN=1"
+    )
+    if version.at_least("0.10.2"):
+        text += (
+            ". VLLM_ALLOW_LONG_MAX_MODEL_LEN must be used with extreme caution. If the model "
+            "uses relative position encoding (RoPE), positions exceeding derived_max_model_len "
+            "lead to nan. If the model uses absolute position encoding, positions exceeding "
+            "derived_max_model_len will cause a CUDA array out-of-bounds error."
+        )
+    return text
