@@ -216,7 +216,7 @@ async def _shape(
     assert target is not None
     head = f"request {tag} {rng.randrange(10**9)}:"
     body = [rng.choice(_WORDS) for _ in range(2 * target + 16)]
-    counts: dict[tuple[int, int], int | None] = {}
+    counts: dict[tuple[int, str], int | None] = {}
 
     def text(words: int, pad: str = "") -> str:
         return " ".join([head, *body[:words]]) + pad
