@@ -20,12 +20,14 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from . import bench, explain, gpus, models, plan, report, serve, tinymodel
+    from . import bench, explain, gpus, models, plan, report, serve, simulate, tinymodel, twin
 
     plan.register(app)
     serve.register(app)
     explain.register(app)
     bench.register(app)
+    simulate.register(app)
+    twin.register(app)
     report.register(app)
     tinymodel.register(app)
     gpus.register(app)

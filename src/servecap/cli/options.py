@@ -101,3 +101,68 @@ WeightsGib = Annotated[
     typer.Option("--weights-gib", help='Known weight size per GPU ("Model loading took"), GiB.'),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")]
+
+# Load and workload options, shared by `bench` and `simulate` (one spec drives both).
+LOAD = "Load"
+WORK = "Workload"
+Requests = Annotated[
+    int | None,
+    typer.Option(
+        "--requests", "-n", help="Requests to send (alone: one at a time).", rich_help_panel=LOAD
+    ),
+]
+Repeat = Annotated[
+    int, typer.Option("--repeat", help="Repeat single requests for a spread.", rich_help_panel=LOAD)
+]
+Users = Annotated[
+    int | None,
+    typer.Option("--users", help="N users start at once, one request each.", rich_help_panel=LOAD),
+]
+Concurrency = Annotated[int | None, typer.Option("--concurrency", "-c", rich_help_panel=LOAD)]
+Rate = Annotated[
+    float | None, typer.Option("--rate", help="Requests/s, Poisson arrivals.", rich_help_panel=LOAD)
+]
+Burstiness = Annotated[
+    float,
+    typer.Option("--burstiness", help="Gamma shape: 1 Poisson, <1 burstier.", rich_help_panel=LOAD),
+]
+Duration = Annotated[
+    float | None,
+    typer.Option("--duration", help="Seconds (concurrency or rate).", rich_help_panel=LOAD),
+]
+SweepUsers = Annotated[
+    str | None, typer.Option("--sweep-users", help="e.g. 1,2,4,8.", rich_help_panel=LOAD)
+]
+SweepRates = Annotated[
+    str | None, typer.Option("--sweep-rates", help="e.g. 1,2,4.", rich_help_panel=LOAD)
+]
+PromptTokens = Annotated[
+    str,
+    typer.Option(
+        "--prompt-tokens", help="N, uniform:A:B, normal:MEAN:STD or exp:MEAN.", rich_help_panel=WORK
+    ),
+]
+OutputTokens = Annotated[
+    str | None,
+    typer.Option(
+        "--output-tokens",
+        help="Like --prompt-tokens; forced with ignore_eos and min_tokens "
+        "[default: 100; with --seed-prompts the natural length]",
+        show_default=False,
+        rich_help_panel=WORK,
+    ),
+]
+SeedPrompts = Annotated[
+    bool,
+    typer.Option(
+        "--seed-prompts", help="The seed's prompts, natural output length.", rich_help_panel=WORK
+    ),
+]
+Slo = Annotated[
+    list[str] | None,
+    typer.Option("--slo", help="e.g. ttft_p95=2s, tokens_per_s_p5=20 (repeatable)."),
+]
+Seed = Annotated[int, typer.Option("--seed", help="Seed of the workload's random draws.")]
+MetricNames = Annotated[
+    str, typer.Option("--metric-names", help="servecap, vllm, guidellm or aiperf.")
+]

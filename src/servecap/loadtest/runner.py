@@ -9,10 +9,12 @@ marked as such.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import random
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -93,25 +95,45 @@ async def _monitor_loop(health: ClientHealth, stop: asyncio.Event, interval: flo
         health.loop_lags.append(max(0.0, time.perf_counter() - before - interval))
 
 
-async def _sample_metrics(
-    session: aiohttp.ClientSession,
-    endpoint: Endpoint,
-    clock: Clock,
-    on_sample: Callable[[ServerSample], None],
-    stop: asyncio.Event,
-    interval: float,
-) -> None:
-    url = endpoint.root + "/metrics"
-    while not stop.is_set():
-        try:
-            async with session.get(url, timeout=aiohttp.ClientTimeout(total=10)) as response:
-                if response.status != 200:
-                    return  # not a vLLM server: no server view
-                on_sample(parse_metrics(await response.text(), clock()))
-        except (TimeoutError, aiohttp.ClientError, ValueError):
-            pass
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval)
+class MetricsSampler(threading.Thread):
+    """Reads /metrics every `interval` seconds on its own thread.
+
+    A thread, not a task on the client's loop: when that loop is busy with hundreds of
+    streams, readings would bunch up exactly when they matter most.
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        clock: Clock,
+        on_sample: Callable[[ServerSample], None],
+        interval: float,
+    ) -> None:
+        super().__init__(name="servecap-metrics", daemon=True)
+        self.url = endpoint.root + "/metrics"
+        self.headers = endpoint.headers()
+        self.clock = clock
+        self.on_sample = on_sample
+        self.interval = interval
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            started = time.monotonic()
+            try:
+                request = urllib.request.Request(self.url, headers=self.headers)
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    text = response.read().decode("utf-8", errors="replace")
+                self.on_sample(parse_metrics(text, self.clock()))
+            except urllib.error.HTTPError:
+                return  # no /metrics: not a vLLM server, no server view
+            except (urllib.error.URLError, OSError, ValueError):
+                pass
+            self.stop_event.wait(max(0.0, self.interval - (time.monotonic() - started)))
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.join(timeout=15)
 
 
 @dataclass
@@ -141,26 +163,20 @@ class Runner:
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
         async with aiohttp.ClientSession(connector=connector, read_bufsize=1 << 20) as session:
             stop = asyncio.Event()
-            helpers = [
-                asyncio.create_task(_monitor_loop(self.health, stop)),
-                asyncio.create_task(
-                    _sample_metrics(
-                        session,
-                        self.endpoint,
-                        self.clock,
-                        self.on_sample,
-                        stop,
-                        self.sample_interval_s,
-                    )
-                ),
-            ]
+            monitor = asyncio.create_task(_monitor_loop(self.health, stop))
+            sampler = MetricsSampler(
+                self.endpoint, self.clock, self.on_sample, self.sample_interval_s
+            )
             try:
                 for request in warmup or []:
                     await self._send(session, request, self.clock(), phase, warmup=True)
+                sampler.start()
                 await self._dispatch(session, profile, requests, phase, seed)
             finally:
                 stop.set()
-                await asyncio.gather(*helpers, return_exceptions=True)
+                await asyncio.gather(monitor, return_exceptions=True)
+                if sampler.is_alive():
+                    await asyncio.to_thread(sampler.stop)
 
     async def _dispatch(
         self,

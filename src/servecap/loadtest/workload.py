@@ -185,18 +185,23 @@ async def prepare(
             requests.append(PreparedRequest(item_prompt, max_tokens, spec.force_length))
         return requests
     ratio = [1.0]  # tokens per word, learned from the server's counts as we go
-    for i in range(count):
-        target = spec.prompt_tokens.sample(rng)
+    for i, (target, output) in enumerate(sample_lengths(spec, count)):
         request = PreparedRequest(
-            _random_text(rng, target, i),
-            spec.output_tokens.sample(rng),
-            spec.force_length,
-            target_prompt_tokens=target,
+            _random_text(rng, target, i), output, spec.force_length, target_prompt_tokens=target
         )
         if counter is not None:
             await _shape(request, rng, i, counter, ratio)
         requests.append(request)
     return requests
+
+
+def sample_lengths(spec: WorkloadSpec, count: int) -> list[tuple[int, int]]:
+    """(prompt tokens, output tokens) of `count` random-workload requests.
+
+    A dedicated RNG, so `bench` and `simulate` draw the same lengths from the same spec.
+    """
+    rng = random.Random(spec.seed * 7919 + 17)
+    return [(spec.prompt_tokens.sample(rng), spec.output_tokens.sample(rng)) for _ in range(count)]
 
 
 async def _shape(

@@ -1,0 +1,154 @@
+"""Fit the step-time model to measured runs, so the simulator matches one's own hardware.
+
+The measured requests are replayed through the simulator at their measured send times, with
+their measured prompt and output lengths; a derivative-free search (Nelder-Mead on log
+parameters) then minimises the relative error of median TTFT, median TPOT, median E2E and
+output throughput. Fitted: the per-step overhead, the bandwidth and compute efficiencies,
+and a per-token cost (which dominates on CPUs).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..errors import InvalidValueError
+from ..loadtest.records import RequestRecord
+from ..loadtest.runner import LoadProfile
+from ..memory.plan import MemoryPlan
+from ..report.bench_summary import summarize
+from .engine import Simulator
+from .simulate import engine_config
+from .steptime import Profile, build_model
+
+TARGETS = (("ttft_s", "p50"), ("tpot_s", "p50"), ("e2e_s", "p50"))
+
+
+@dataclass(frozen=True)
+class Calibration:
+    profile: Profile
+    error: float  # RMS relative error over the targets after fitting
+    before: float  # the same error with the starting profile
+    requests: int
+
+
+def _measured(records: list[RequestRecord]) -> list[RequestRecord]:
+    ok = [r for r in records if r.ok and not r.warmup and r.prompt_tokens and r.output_tokens]
+    if len(ok) < 2:
+        raise InvalidValueError(
+            "the result files hold fewer than 2 successful requests with token counts",
+            "calibrate on a bench run of a few requests against the real server",
+        )
+    return ok
+
+
+def _stats(summary: dict[str, object]) -> list[float]:
+    values = []
+    for key, stat in TARGETS:
+        block = summary.get(key)
+        value = block.get(stat) if isinstance(block, dict) else None
+        values.append(float(value) if value else float("nan"))
+    tp = summary.get("output_throughput_tok_s")
+    values.append(float(tp) if isinstance(tp, int | float) else float("nan"))
+    return values
+
+
+def replay(result: MemoryPlan, records: list[RequestRecord], profile: Profile) -> dict[str, object]:
+    """Simulate the measured requests at their send times; the bench-style summary."""
+    start = min(r.send_s for r in records)
+    lengths = [(int(r.prompt_tokens or 1), int(r.output_tokens or 1)) for r in records]
+    sim = Simulator(engine_config(result), build_model(result, profile))
+    run = sim.run(
+        LoadProfile("users", requests=len(records)),
+        lengths,
+        arrivals_s=[r.send_s - start for r in records],
+    )
+    return summarize(run.records, run.samples, "replay")
+
+
+def _error(measured: list[float], simulated: list[float]) -> float:
+    terms = [
+        (s - m) / m
+        for m, s in zip(measured, simulated, strict=True)
+        if m and not math.isnan(m) and not math.isnan(s)
+    ]
+    return math.sqrt(sum(t * t for t in terms) / len(terms)) if terms else float("inf")
+
+
+def calibrate(
+    result: MemoryPlan,
+    records: list[RequestRecord],
+    start: Profile | None = None,
+    iterations: int = 300,
+) -> Calibration:
+    """Fit overhead, efficiencies and per-token cost to measured requests."""
+    measured_records = _measured(records)
+    measured = _stats(summarize(measured_records, None, "measured"))
+    base = start or build_model(result).profile
+
+    def profile_of(x: np.ndarray) -> Profile:
+        overhead, bw, fl, per_token, api = (float(math.exp(v)) for v in x)
+        return replace(
+            base,
+            overhead_s=overhead,
+            bandwidth_efficiency=min(bw, 1.0),
+            flops_efficiency=min(fl, 1.0),
+            per_token_s=per_token,
+            api_chunk_s=api,
+            source=f"calibrated on {len(measured_records)} requests",
+        )
+
+    def objective(x: np.ndarray) -> float:
+        return _error(measured, _stats(replay(result, measured_records, profile_of(x))))
+
+    x0 = np.log(
+        [
+            max(base.overhead_s, 1e-5),
+            base.bandwidth_efficiency,
+            base.flops_efficiency,
+            max(base.per_token_s, 1e-6),
+            max(base.api_chunk_s, 1e-6),
+        ]
+    )
+    before = objective(x0)
+    best, best_value = _nelder_mead(objective, x0, iterations)
+    return Calibration(profile_of(best), best_value, before, len(measured_records))
+
+
+def _nelder_mead(
+    f: object, x0: np.ndarray, iterations: int, step: float = 0.7
+) -> tuple[np.ndarray, float]:
+    """Minimise f from x0 with the Nelder-Mead simplex (standard coefficients)."""
+    func = f  # typed loosely: a callable on numpy vectors
+    assert callable(func)
+    n = len(x0)
+    simplex = [x0] + [x0 + step * np.eye(n)[i] for i in range(n)]
+    values = [func(x) for x in simplex]
+    for _ in range(iterations):
+        order = np.argsort(values)
+        simplex = [simplex[i] for i in order]
+        values = [values[i] for i in order]
+        centroid = np.mean(simplex[:-1], axis=0)
+        reflected = centroid + (centroid - simplex[-1])
+        fr = func(reflected)
+        if fr < values[0]:
+            expanded = centroid + 2 * (centroid - simplex[-1])
+            fe = func(expanded)
+            simplex[-1], values[-1] = (expanded, fe) if fe < fr else (reflected, fr)
+        elif fr < values[-2]:
+            simplex[-1], values[-1] = reflected, fr
+        else:
+            contracted = centroid + 0.5 * (simplex[-1] - centroid)
+            fc = func(contracted)
+            if fc < values[-1]:
+                simplex[-1], values[-1] = contracted, fc
+            else:
+                best = simplex[0]
+                simplex = [best] + [best + 0.5 * (x - best) for x in simplex[1:]]
+                values = [values[0]] + [func(x) for x in simplex[1:]]
+        if max(values) - min(values) < 1e-4:
+            break
+    i = int(np.argmin(values))
+    return simplex[i], float(values[i])
