@@ -13,16 +13,22 @@ Two searches per client, each over doubling load levels, then one geometric bise
   kind=constant). Lag = the larger of
   - send lag p95: how late requests reached the server against the ideal evenly spaced
     schedule (arrival_i - (t0 + i/rate), t0 fitted so the earliest request is on time); and
-  - receive lag p95: the client's own TTFT p95 minus the server's true TTFT (median).
+  - receive lag p95: the client's own TTFT p95 minus the server's true TTFT p95.
 * concurrency: closed loop with N streams. Lag = the larger of
   - turnaround p95: on the server, the gap between a request finishing and the next request
     arriving (the k-th completion releases the (N+k)-th request); and
   - receive lag p95, as above.
+  The first 10% of requests (process start-up, first connections) are left out of the send
+  lag and the turnaround.
 
-A level is "sustained" when the client's lag stays at or below 5 ms, every request succeeded,
-and the server itself kept to its script (its worst write lateness p99 below 1 ms; levels where
-the server lagged are reported and not counted). TTFT error = the client's median TTFT minus
-the server's true median TTFT, at the lightest level and at the client's highest sustained one.
+A level is "sustained" when the client's lag stays at or below 5 ms and every request
+succeeded. It counts only if the server itself kept to its script: its first tokens no more than
+1 ms late, and no token 5 ms late (p95 over requests). On a shared machine a disturbed level is
+measured again (up to 3 times, after a pause) and a failed one once more, and the server and the
+clients run at niceness -10 (--nice).
+
+TTFT error = the client's median TTFT minus the server's true median TTFT, at the lightest
+level and at the client's highest sustained one.
 
 Usage: python benchmarks/client_overhead.py [--quick] [--tools servecap,vllm,guidellm]
 (the server alone: python benchmarks/client_overhead.py serve --port 8123)
@@ -54,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers
 
 MODEL = "fast-model"
+FIRST_TOKEN_S = [0.02]  # the server's scripted TTFT, set by main()
 LAG_LIMIT_S = 0.005
 SERVER_LATE_LIMIT_S = 0.001
 
@@ -236,12 +243,15 @@ class Level:
     send_lag_s: float | None = None  # rate: late arrivals; concurrency: turnaround
     recv_lag_s: float | None = None
     ttft_error_s: float | None = None
-    server_late_s: float = 0.0
+    server_late_s: float = 0.0  # p95 of (true TTFT - scripted TTFT)
+    server_chunk_late_s: float = 0.0  # p95 over requests of the latest token write
     error: str | None = None
 
     @property
     def server_bound(self) -> bool:
-        return self.server_late_s > SERVER_LATE_LIMIT_S
+        """The server did not keep to its script: its first tokens went out late, or its loop
+        stalled mid-stream as long as the lag limit (another job took its core)."""
+        return self.server_late_s > SERVER_LATE_LIMIT_S or self.server_chunk_late_s > LAG_LIMIT_S
 
     @property
     def sustained(self) -> bool:
@@ -260,7 +270,8 @@ class Level:
             f"  {self.tool:<9} load {self.load:>7g}  n={self.requests:<5} ok={self.ok:<5} "
             f"lag {ms(self.lag_s):>7} ms (send/turnaround {ms(self.send_lag_s)}, "
             f"receive {ms(self.recv_lag_s)})  ttft err {ms(self.ttft_error_s)} ms  "
-            f"server late p99 {ms(self.server_late_s)} ms  {verdict}"
+            f"server late p95 {ms(self.server_late_s)} ms (any token "
+            f"{ms(self.server_chunk_late_s)})  {verdict}"
         )
 
 
@@ -354,14 +365,16 @@ def measure(setup: Setup, tool: str, mode: str, load: float, requests: int) -> L
         return level
     stats = _get(setup.url + "/stats")
     level.ok = int(result["requests_ok"])
-    level.server_late_s = _p(stats["late"], 99)
-    true_ttft = statistics.median(stats["ttfts"])
+    # the server's own timing, where the clients measure it: how late its first tokens went
+    level.server_late_s = _p(stats["ttfts"], 95) - FIRST_TOKEN_S[0]
+    level.server_chunk_late_s = _p(stats["late"], 95)
     ttfts = result["ttfts_s"]
     if not ttfts:
         level.error = "no TTFTs"
         return level
-    level.ttft_error_s = statistics.median(ttfts) - true_ttft
-    level.recv_lag_s = _p(ttfts, 95) - true_ttft
+    # against the server's true TTFTs (scripted, plus its own rare lateness)
+    level.ttft_error_s = statistics.median(ttfts) - statistics.median(stats["ttfts"])
+    level.recv_lag_s = _p(ttfts, 95) - _p(stats["ttfts"], 95)
     if mode == "rate":
         level.send_lag_s = send_lag(stats["arrivals"], load)
     else:
@@ -376,16 +389,25 @@ def search(
     """Highest sustained load: doubling levels, a retry of the first failure, one bisection."""
 
     def attempt(load: float) -> Level:
-        level = measure(setup, tool, mode, load, count(load))
-        print(level.line(), flush=True)
-        log.append(level)
-        if not level.sustained and not level.server_bound:
-            again = measure(setup, tool, mode, load, count(load))  # noise on a shared machine
-            print(again.line() + "  (retry)", flush=True)
-            log.append(again)
-            if again.sustained or again.server_bound:
-                return again
-        return level
+        """Measure; again (after a pause) while the server was disturbed, at most 3 times;
+        a failure is measured once more, as noise on a shared machine."""
+        failures, disturbed = 0, 0
+        while True:
+            level = measure(setup, tool, mode, load, count(load))
+            note = "" if failures + disturbed == 0 else "  (again)"
+            print(level.line() + note, flush=True)
+            log.append(level)
+            if level.sustained and not level.server_bound:
+                return level
+            if level.server_bound:
+                disturbed += 1
+                if disturbed > 3:
+                    return level
+                time.sleep(5)
+                continue
+            failures += 1
+            if failures > 1:
+                return level
 
     best: float | None = None
     failed: float | None = None
@@ -416,8 +438,8 @@ def search(
 
 # ---------------------------------------------------------------------------------- main
 
-RATES = [50.0, 100.0, 200.0, 400.0, 800.0, 1600.0]
-STREAMS = [16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0]
+RATES = [12.5, 25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0]
+STREAMS = [4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0]
 NAMES = {"servecap": "servecap", "vllm": "vllm bench serve", "guidellm": "GuideLLM"}
 
 
@@ -457,7 +479,19 @@ def main() -> None:
     parser.add_argument("--output-tokens", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=2.5, help="of arrivals per rate level")
     parser.add_argument("--out", type=Path, default=None, help="keep every tool's output here")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=-10,
+        help="niceness for the server and the clients (inherited), so that other jobs on a "
+        "shared machine disturb them less; negative values need root [default: -10]",
+    )
     args = parser.parse_args()
+    if args.nice:
+        try:
+            os.nice(args.nice)
+        except PermissionError:
+            print(f"cannot set niceness {args.nice} (not root): running at the default")
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     if os.cpu_count() is None or (os.cpu_count() or 0) < 2:
         raise SystemExit("needs two cores: the server on core 0, the client on core 1")
@@ -471,6 +505,7 @@ def main() -> None:
     peers_python = peers.setup_peers() if "guidellm" in tools else ""
     port = _free_port()
     ttft_s, gap_s = args.ttft_ms / 1000, args.gap_ms / 1000
+    FIRST_TOKEN_S[0] = ttft_s
     server = _start_server(port, ttft_s, gap_s)
     setup = Setup(
         f"http://127.0.0.1:{port}", out, tokenizer, vllm_python, peers_python, args.output_tokens

@@ -374,14 +374,22 @@ def run_guidellm(
     tokenizer: str | None = None,
     cpus: str | None = None,
     timeout: float = 600,
+    workers: int | None = None,
 ) -> dict[str, Any]:
-    """`python` is the peers virtualenv's (scripts/setup-peers); `tokenizer` a local folder."""
+    """`python` is the peers virtualenv's (scripts/setup-peers); `tokenizer` a local folder.
+
+    `workers` caps GuideLLM's worker processes (GUIDELLM__MAX_WORKER_PROCESSES; its default
+    is up to 10, one per stream).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     result = out_dir / "guidellm.json"
     cmd = guidellm_command(url, model, workload, result, tokenizer or model, python)
     argv = _pinned(cmd, cpus)
     # GuideLLM reads GUIDELLM__* settings from the environment and a .env in its cwd
-    _run(argv, out_dir, timeout, {"GUIDELLM__DEFAULT_RESULTS_DIR": str(out_dir)})
+    env = {"GUIDELLM__DEFAULT_RESULTS_DIR": str(out_dir)}
+    if workers is not None:
+        env["GUIDELLM__MAX_WORKER_PROCESSES"] = str(workers)
+    _run(argv, out_dir, timeout, env)
     if not result.is_file():
         raise PeerError(f"GuideLLM wrote no {result} (log: {out_dir / 'tool.log'})")
     parsed = parse_guidellm(json.loads(result.read_text()))

@@ -2,7 +2,9 @@
 
 Every response follows a `Script`: time to the first token, the gap between tokens, the
 number of tokens, and faults (HTTP errors, a stall, a disconnect mid-stream, a malformed
-chunk, no usage). The server runs on its own thread and event loop, on a free loopback port.
+chunk, no usage), reasoning deltas, a cap on requests served at once (the rest queue), and
+whether /tokenize exists (it counts whitespace-separated words). The server runs on its own
+thread and event loop, on a free loopback port.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ class Script:
     malformed_after: int | None = None
     usage: bool = True
     role_chunk: bool = True
+    words_per_chunk: int = 1  # what /tokenize counts per chunk
+    reasoning_tokens: int = 0  # the first tokens come as reasoning deltas
+    reasoning_field: str = "reasoning_content"  # or "reasoning" (newer vLLM)
+    max_running: int | None = None  # requests served at once; the rest wait
+    tokenize: bool = True  # False: /tokenize answers 404
     models: tuple[str, ...] = ("fake-model",)
     metrics: str | None = None  # /metrics body, or None for 404
 
@@ -40,6 +47,7 @@ class FakeServer:
     port: int = 0
     requests: int = 0
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    tokenized: list[dict[str, Any]] = field(default_factory=list)  # /tokenize bodies
 
     def __post_init__(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -61,6 +69,7 @@ class FakeServer:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
+        self._slots = asyncio.Semaphore(self.script.max_running or 1_000_000)
         app = web.Application()
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/chat/completions", self._complete)
@@ -88,7 +97,10 @@ class FakeServer:
         return web.Response(text=self.script.metrics)
 
     async def _tokenize(self, request: web.Request) -> web.Response:
+        if not self.script.tokenize:
+            return web.Response(status=404)
         body = await request.json()
+        self.tokenized.append(body)
         text = body.get("prompt") or " ".join(m["content"] for m in body.get("messages", []))
         count = len(text.split()) + (3 if "messages" in body else 0)
         return web.json_response({"count": count, "tokens": list(range(count))})
@@ -102,6 +114,11 @@ class FakeServer:
             return web.json_response(
                 {"error": "scripted failure"}, status=s.status if s.status != 200 else 500
             )
+        async with self._slots:
+            return await self._stream(request, body)
+
+    async def _stream(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
+        s = self.script
         chat = request.path.endswith("chat/completions")
         tokens = s.tokens if s.tokens is not None else int(body.get("max_tokens", 16))
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
@@ -126,11 +143,9 @@ class FakeServer:
             if s.malformed_after is not None and i == s.malformed_after:
                 await send("{not json")
                 continue
-            choice = (
-                {"index": 0, "delta": {"content": f" t{i}"}}
-                if chat
-                else {"index": 0, "text": f" t{i}"}
-            )
+            text = f" t{i}" * s.words_per_chunk
+            key = s.reasoning_field if i < s.reasoning_tokens else "content"
+            choice = {"index": 0, "delta": {key: text}} if chat else {"index": 0, "text": text}
             if i == tokens - 1:
                 choice["finish_reason"] = "length"
             await send({"choices": [choice]})

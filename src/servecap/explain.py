@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,14 +43,23 @@ class Explanation:
     plan: MemoryPlan | None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
+    @property
+    def mismatch(self) -> str | None:
+        """One sentence when vLLM's outcome and servecap's prediction disagree on fitting."""
+        if self.plan is None or self.log.fits is None or self.plan.fits == self.log.fits:
+            return None
+        if self.log.fits:
+            return "vLLM started, but servecap's plan predicted a refusal for these settings"
+        return "vLLM refused to start, but servecap's plan says these settings fit"
+
     def to_dict(self) -> dict[str, Any]:
         """The log's numbers under `plan --json`'s keys (null where silent), and the plan."""
-        log = self.log
+        log, args = self.log, self.log.args
         return {
             "model": log.model,
             "gpu": self.plan.gpu.slug if self.plan and self.plan.gpu else None,
             "vllm_version": log.vllm_version,
-            "device": log.device,
+            "device": _device_name(log.device),
             "gpu_total_gib": log.gpu_total_gib,
             "gpu_memory_utilization": log.gpu_memory_utilization,
             "requested_gib": log.requested_gib,
@@ -57,6 +67,8 @@ class Explanation:
             "activation_peak_gib": log.activation_peak_gib,
             "non_torch_gib": log.non_torch_gib,
             "cudagraph_gib": log.cudagraph_gib,
+            "cudagraph_in_budget": log.cudagraph_in_budget,
+            "other_gib": None,  # vLLM logs no such line; servecap derives it
             "kv_cache_gib": log.kv_cache_gib,
             "kv_bytes_per_token": None,
             "block_size": log.block_size,
@@ -64,15 +76,58 @@ class Explanation:
             "kv_cache_tokens": log.kv_cache_tokens,
             "max_model_len": log.max_model_len,
             "max_concurrency": log.max_concurrency,
+            "max_num_seqs": _int_arg(args, "max_num_seqs"),
+            "max_num_batched_tokens": log.max_num_batched_tokens,
+            "tensor_parallel_size": _int_arg(args, "tensor_parallel_size"),
+            "pipeline_parallel_size": _int_arg(args, "pipeline_parallel_size"),
             "fits": log.fits,
             "error": log.error,
             "estimated_max_model_len": log.estimated_max_model_len,
-            "vllm_args": log.args or None,
+            "vllm_args": log_argv(log),
+            "notes": [*self.notes, *([self.mismatch] if self.mismatch else [])],
+            "smallest_setup": None,
             "engine": log.engine,
             "kv_cache_gib_per_rank": log.kv_cache_gib_per_rank or None,
             "prediction": self.plan.to_dict() if self.plan else None,
-            "notes": list(self.notes),
         }
+
+
+# non-default args whose values are secrets: shown masked, as `serve` does
+_SECRET_ARGS = ("api_key", "hf_token")
+
+
+def log_argv(log: StartupLog) -> list[str] | None:
+    """The `vllm serve` argv that a log's non-default args (or pasted command) describe."""
+    if not log.args:
+        return None
+    argv = ["vllm", "serve", *([log.model] if log.model else [])]
+    for key, value in log.args.items():
+        if key in ("model", "model_tag") or value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            argv.append(flag)
+        elif key in _SECRET_ARGS:
+            argv += [flag, "***"]
+        elif isinstance(value, list | tuple):
+            argv += [flag, *(str(v) for v in value)]
+        elif isinstance(value, dict):
+            argv += [flag, json.dumps(value)]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def _int_arg(args: dict[str, Any], key: str) -> int | None:
+    value = args.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _device_name(logged: str | None) -> str | None:
+    """The log's device ("GPU", "CPU", "XPU") in `plan --json`'s words ("cuda", "cpu", ...)."""
+    if logged is None:
+        return None
+    return "cuda" if logged.startswith("GPU") else logged.lower()
 
 
 def _model_from_log(name: str) -> ModelSpec | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidValueError
+from .errors import InputError, InvalidValueError
 
 ARCHITECTURES = ("qwen3", "llama", "llama-sliding")
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
@@ -173,8 +173,6 @@ def _save_bf16(arrays: dict[str, Any], path: Path) -> None:
 
 def write_tiny_model(folder: str | Path, shape: TinyModel | None = None) -> Path:
     """Write a servable random-weight model to `folder` and return its path."""
-    import numpy as np
-
     shape = shape or TinyModel()
     if shape.architecture not in ARCHITECTURES:
         raise InvalidValueError(
@@ -191,11 +189,22 @@ def write_tiny_model(folder: str | Path, shape: TinyModel | None = None) -> Path
         if getattr(shape, name) <= 0:
             raise InvalidValueError(f"{name} must be positive", f"give a positive {name}")
     path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    tok = _train_tokenizer(shape.vocab_size)
-    vocab = tok.get_vocab_size()
-    eos, bos = tok.token_to_id("<|im_end|>"), tok.token_to_id("<|endoftext|>")
-    tok.save(str(path / "tokenizer.json"))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        _write_files(path, shape)
+    except OSError as exc:
+        raise InputError(
+            f"cannot write a model to {str(folder)!r}: {exc.strerror or exc}",
+            "pass a folder you can create and write to",
+        ) from None
+    return path
+
+
+def _write_files(path: Path, shape: TinyModel) -> None:
+    """Tokenizer, configs and weights of `shape`, into the existing folder `path`."""
+    import numpy as np
+
+    # written first: Python's OSError names an unwritable folder; `tokenizers` raises Exception
     (path / "tokenizer_config.json").write_text(
         json.dumps(
             {
@@ -211,6 +220,10 @@ def write_tiny_model(folder: str | Path, shape: TinyModel | None = None) -> Path
             indent=1,
         )
     )
+    tok = _train_tokenizer(shape.vocab_size)
+    vocab = tok.get_vocab_size()
+    eos, bos = tok.token_to_id("<|im_end|>"), tok.token_to_id("<|endoftext|>")
+    tok.save(str(path / "tokenizer.json"))
     (path / "config.json").write_text(json.dumps(_config(shape, vocab, eos, bos), indent=1))
     (path / "generation_config.json").write_text(
         json.dumps({"bos_token_id": bos, "eos_token_id": eos, "do_sample": False}, indent=1)
@@ -224,4 +237,3 @@ def write_tiny_model(folder: str | Path, shape: TinyModel | None = None) -> Path
             values = rng.normal(0.0, 0.02, size=dims).astype(np.float32)
         arrays[name] = _bf16_bits(values)
     _save_bf16(arrays, path / "model.safetensors")
-    return path

@@ -2,7 +2,7 @@
 
 `vllm_server(config)` returns a running server for a tiny random-weight model of the given
 shape. Servers start on a free loopback port, are shared across tests of a session, and at
-most two run at once (each start costs about a minute on two cores); every one is stopped,
+most three run at once (each start costs about a minute on two cores); every one is stopped,
 whole process group included, when it is evicted or the session ends, pass or fail.
 """
 
@@ -59,7 +59,7 @@ def vllm_install() -> VllmInstall:
 class ServerPool:
     """Keeps the most recently used servers alive; starts one per distinct config."""
 
-    def __init__(self, install: VllmInstall, root: Path, capacity: int = 2) -> None:
+    def __init__(self, install: VllmInstall, root: Path, capacity: int = 3) -> None:
         self.install = install
         self.root = root
         self.capacity = capacity

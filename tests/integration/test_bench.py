@@ -7,8 +7,10 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 from helpers import run_cli
+from servecap.vllm.metrics import parse_metrics
 from vllm_servers import QWEN3, SCARCE
 
 
@@ -54,7 +56,11 @@ def test_single_requests_match_usage_and_exact_prompt_lengths(vllm_server, tmp_p
     records = _requests(tmp_path / "run.jsonl")
     # /tokenize shaped each chat prompt so vLLM counted exactly 64 tokens
     assert [r["prompt_tokens"] for r in records] == [64, 64, 64]
-    assert data["ttft_s"]["count"] == 3 and data["tpot_s"]["p50"] > 0
+    assert data["ttft_s"]["count"] == data["tpot_s"]["count"] == 3
+    # (this tiny model decodes in ~1.5 ms a step, so under CPU load vLLM's API server may send
+    # a whole answer in one chunk and TPOT is 0; token-by-token timing is checked on a slower
+    # model in test_peer_agreement)
+    assert 0 < data["ttft_s"]["p50"] <= data["e2e_s"]["p50"]
 
 
 def test_completions_users_concurrency_and_rate(vllm_server, tmp_path):
@@ -205,7 +211,14 @@ def test_a_server_killed_mid_run_gives_classified_errors(vllm_server, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(4)
+    # kill once vLLM runs the requests: 1,500 tokens each take seconds, so none can finish
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(server.url + "/metrics", timeout=10) as response:
+            if (parse_metrics(response.read().decode()).running or 0) > 0:
+                break
+        time.sleep(0.05)
+    time.sleep(0.3)
     assert server.server.process is not None
     os.killpg(server.server.process.pid, signal.SIGKILL)
     stdout, stderr = proc.communicate(timeout=120)

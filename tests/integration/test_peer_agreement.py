@@ -1,40 +1,76 @@
 """servecap bench agrees with GuideLLM and `vllm bench serve` on one real vLLM server.
 
-The three tools run one after another against the same server, with the same workload: 24
-requests, 4 streams in a closed loop, 64-token random prompts on /v1/completions (no chat
-template, so every tool sends exactly what it asked for), 64 output tokens forced with
-ignore_eos. Their results are mapped onto one set of names by benchmarks/peers.py (GuideLLM's
-"inter_token_latency" is servecap's and vLLM's TPOT) and must agree within noise.
+The three tools run one after another, twice (S V G S V G), against the same server with the
+same workload: 24 requests, 4 streams in a closed loop, 64-token random prompts on
+/v1/completions (no chat template, so every tool sends exactly the prompt it built), 64 output
+tokens forced with ignore_eos. benchmarks/peers.py maps their results onto one set of names
+(GuideLLM's "inter_token_latency" is servecap's and vLLM's TPOT; GuideLLM's own "TPOT"
+includes TTFT and is not used), and each tool's two runs are averaged before comparing.
 
-The tolerances come from repeated runs on this 2-core machine (see TOLERANCES). The tools
-share the two cores with vLLM's CPU engine, so a client's own CPU use slows the server a
-little; that, not measurement error, is most of the spread.
+Why not the QWEN3 server the other tests share: that model decodes a step in ~1.5 ms on
+this machine, faster than vLLM's API server can stream 4 x 64 chunks while it shares two
+cores with the engine and the client. Under any outside CPU load the server then falls behind
+and sends whole answers in one burst (measured: TTFT 100-380 ms and TPOT ~0 ms, for any of
+the three tools, at random), so there is no TPOT to compare. A wider tiny model (~11 ms a
+step) streams token by token even under load.
+
+Tolerances (TOLERANCES) come from 9 rounds of S V G on this 2-core machine while another
+engineer's jobs kept its load average at 4-6 (measured 2026-11-25):
+
+  metric           each tool's own run-to-run   servecap vs a peer,     the same, two-round
+                   spread, (max-min)/median     one round, worst        averages, worst
+  TPOT p50         24% / 43% / 36% (S/V/G)      23%                     20%
+  TPOT mean        19% / 40% / 35%              21%                     20%
+  TTFT p50         36% / 44% / 56%              54% (11-22 ms)          32%
+  TTFT mean        85% / 274% / 142%            105%                    74%
+  output tok/s     20% / 38% / 35%              34%                     31%
+
+TTFT (40-70 ms here) is mostly queueing behind the other streams' steps, so it moves with the
+server's step time; its mean is set by one or two slow first requests per run, so it is only
+checked to within a factor of two. The spread is the server's, not the clients': all three run
+on the same two cores as vLLM's CPU engine, so any CPU a client (or anyone else) takes slows
+the server it measures.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from vllm_servers import QWEN3
 
+from servecap.tinymodel import TinyModel
 from servecap.vllm.launcher import VllmInstall
+from vllm_servers import ServerConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import peers  # noqa: E402
+import peers
 
+# Qwen3-like, 4 layers x 1024 wide: ~11 ms a decode step for 4 streams on this machine.
+STREAMING = ServerConfig(
+    TinyModel(
+        architecture="qwen3",
+        num_layers=4,
+        hidden_size=1024,
+        num_attention_heads=16,
+        num_kv_heads=4,
+        head_dim=64,
+        intermediate_size=4096,
+    )
+)
 WORKLOAD = peers.Workload(requests=24, prompt_tokens=64, output_tokens=64, concurrency=4)
+ROUNDS = 2
 
-# Allowed difference between servecap and each peer, relative to the peer's value (and, for
-# TTFT, an absolute floor: TTFT is ~10-20 ms here, so a few ms is a large relative change).
+# key: (relative tolerance against the peer's value, absolute floor in the key's unit)
 TOLERANCES = {
     "tpot_p50_s": (0.25, 0.0),
     "tpot_mean_s": (0.25, 0.0),
-    "ttft_p50_s": (0.35, 0.005),
-    "ttft_mean_s": (0.35, 0.005),
-    "output_throughput_tok_s": (0.20, 0.0),
+    "ttft_p50_s": (0.40, 0.010),
+    "ttft_mean_s": (1.00, 0.010),
+    "output_throughput_tok_s": (0.35, 0.0),
 }
 
 
@@ -44,32 +80,50 @@ def peers_python() -> str:
     return peers.setup_peers()
 
 
+def _average(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "tool": runs[0]["tool"],
+        **{k: statistics.fmean(r[k] for r in runs) for k in (*peers.KEYS, "duration_s")},
+        "output_tokens_total": sum(r["output_tokens_total"] for r in runs),
+    }
+
+
 def test_ttft_tpot_and_throughput_agree_with_guidellm_and_vllm_bench(
     vllm_server, vllm_install: VllmInstall, peers_python: str, tmp_path: Path
 ) -> None:
-    server = vllm_server(QWEN3)
+    server = vllm_server(STREAMING)
     url, model = server.url, server.model
-    # a few requests first, so no tool pays for the server's first (slow) steps
-    peers.run_servecap(url, model, dataclasses.replace(WORKLOAD, requests=4), tmp_path / "warm")
+    # a few requests first, so no tool pays for the server's first (compiling) steps
+    peers.run_servecap(url, model, dataclasses.replace(WORKLOAD, requests=8), tmp_path / "warm")
 
-    results = [
-        peers.run_servecap(url, model, WORKLOAD, tmp_path / "servecap"),
-        peers.run_vllm_bench(url, model, WORKLOAD, tmp_path / "vllm", python=vllm_install.python),
-        peers.run_guidellm(url, model, WORKLOAD, tmp_path / "guidellm", python=peers_python),
-    ]
-    table = peers.show(results)
+    runs: dict[str, list[dict[str, Any]]] = {"servecap": [], "vllm": [], "guidellm": []}
+    for i in range(ROUNDS):
+        runs["servecap"].append(peers.run_servecap(url, model, WORKLOAD, tmp_path / f"s{i}"))
+        vllm_python = vllm_install.python
+        runs["vllm"].append(
+            peers.run_vllm_bench(url, model, WORKLOAD, tmp_path / f"v{i}", python=vllm_python)
+        )
+        runs["guidellm"].append(
+            peers.run_guidellm(url, model, WORKLOAD, tmp_path / f"g{i}", python=peers_python)
+        )
+    table = "\n\n".join(
+        f"round {i}:\n" + peers.show([runs[t][i] for t in runs]) for i in range(ROUNDS)
+    )
     print(table)
 
-    expected_tokens = WORKLOAD.requests * WORKLOAD.output_tokens
-    for r in results:
-        assert r["requests_ok"] == WORKLOAD.requests, f"{r['tool']}: failed requests\n{table}"
-        assert r["requests_failed"] == 0, f"{r['tool']}\n{table}"
-        # every tool forced the length: otherwise TPOT and throughput would not be comparable
-        assert r["output_tokens_total"] == expected_tokens, f"{r['tool']}\n{table}"
+    for tool_runs in runs.values():
+        for r in tool_runs:
+            assert r["requests_ok"] == WORKLOAD.requests, f"{r['tool']}: failed requests\n{table}"
+            assert r["requests_failed"] == 0, f"{r['tool']}\n{table}"
+            # every tool forced the length, or TPOT and throughput would not be comparable
+            expected = WORKLOAD.requests * WORKLOAD.output_tokens
+            assert r["output_tokens_total"] == expected, f"{r['tool']}\n{table}"
+            assert r["tpot_p50_s"] > 0.001, f"{r['tool']}: the server did not stream\n{table}"
 
-    servecap, *others = results
+    servecap = _average(runs["servecap"])
     misses = []
-    for peer in others:
+    for name in ("vllm", "guidellm"):
+        peer = _average(runs[name])
         for key, (relative, floor) in TOLERANCES.items():
             ours, theirs = servecap[key], peer[key]
             allowed = max(relative * theirs, floor)
@@ -78,4 +132,4 @@ def test_ttft_tpot_and_throughput_agree_with_guidellm_and_vllm_bench(
                     f"{key}: servecap {ours:.4g} vs {peer['tool']} {theirs:.4g} "
                     f"(allowed +-{allowed:.3g})"
                 )
-    assert not misses, "\n".join(misses) + "\n" + table
+    assert not misses, "\n".join(misses) + "\n\n" + table

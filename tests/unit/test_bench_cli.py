@@ -263,3 +263,78 @@ def test_unreachable_url(tmp_path):
         str(tmp_path / "r.jsonl"),
     )
     assert result.code == 2 and "connection refused" in result.stderr
+
+
+def test_extra_body_reaches_the_server(tmp_path):
+    extra = {"chat_template_kwargs": {"enable_thinking": False}, "temperature": 0.6}
+    with FakeServer(Script(ttft_s=0.01, gap_s=0.001)) as server:
+        bench(
+            server,
+            "--requests",
+            "2",
+            "--output-tokens",
+            "3",
+            "--extra-body",
+            json.dumps(extra),
+            tmp_path=tmp_path,
+        )
+        bodies = server.bodies
+    assert len(bodies) == 2
+    for body in bodies:
+        assert body["chat_template_kwargs"] == {"enable_thinking": False}
+        assert body["temperature"] == 0.6 and body["max_tokens"] == 3
+
+
+def test_sweep_stops_early_once_the_server_saturates(tmp_path):
+    # one request at a time, the rest queue: more users add no throughput
+    script = Script(ttft_s=0.1, gap_s=0.01, max_running=1, metrics=METRICS)
+    with FakeServer(script) as server:
+        data = bench(server, "--sweep-users", "1,2,4,8", "--output-tokens", "10", tmp_path=tmp_path)
+        assert server.requests == 3  # users=4 and users=8 never ran
+    assert [s["phase"] for s in data["steps"]] == ["users=1", "users=2"]
+    assert data["stopped_early"].startswith("saturated at users=2")
+    # each step has its own client view; the run's is the worst step's
+    assert all(set(s["client"]) >= {"loop_lag_p99_ms", "client_bound"} for s in data["steps"])
+    assert data["client"]["worst_step"] in ("users=1", "users=2")
+
+
+def test_a_non_utf8_dataset_is_a_one_line_error(tmp_path):
+    dataset = tmp_path / "prompts.jsonl"
+    dataset.write_bytes('{"prompt": "¿qué tal?"}\n'.encode("latin-1"))
+    with FakeServer(Script()) as server:
+        result = run_cli(
+            "bench",
+            "--url",
+            server.url,
+            "--model",
+            "fake-model",
+            "--dataset",
+            str(dataset),
+            "--output",
+            str(tmp_path / "r.jsonl"),
+        )
+    assert result.code == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert f"dataset {dataset} is not UTF-8 text" in result.stderr
+    assert "save it as UTF-8" in result.stderr
+
+
+def test_tokens_without_usage_are_counted_by_the_tokenizer_and_reported(tmp_path):
+    script = Script(ttft_s=0.01, gap_s=0.001, usage=False, words_per_chunk=2)
+    with FakeServer(script) as server:
+        data = bench(server, "--users", "3", "--output-tokens", "5", tmp_path=tmp_path)
+    assert data["usage_missing"] == 3 and data["token_sources"] == {"tokenizer": 3}
+    assert data["output_tokens_total"] == 30  # 5 chunks of 2 tokens each, 3 requests
+    result_file = (tmp_path / "run.jsonl").read_text()
+    assert '"token_source":"tokenizer"' in result_file and " t0" not in result_file
+    shown = run_cli("report", str(tmp_path / "run.jsonl"))
+    assert "no usage for 3 requests; 3 counted with the server's tokenizer" in shown.stdout
+
+
+def test_tokens_without_usage_or_tokenize_are_chunks_and_reported(tmp_path):
+    script = Script(ttft_s=0.01, gap_s=0.001, usage=False, words_per_chunk=2, tokenize=False)
+    with FakeServer(script) as server:
+        data = bench(server, "--users", "2", "--output-tokens", "5", tmp_path=tmp_path)
+    assert data["token_sources"] == {"chunks": 2} and data["output_tokens_total"] == 10
+    shown = run_cli("report", str(tmp_path / "run.jsonl"))
+    assert "2 counted as stream chunks" in shown.stdout

@@ -242,3 +242,66 @@ def test_gpus_lists_the_catalogue():
     } <= slugs
     h100 = next(g for g in data if g["slug"] == "h100-sxm")
     assert 79.1 < h100["memory_gib"] < 79.3
+
+
+@pytest.mark.parametrize(
+    "field,value,fragment",
+    [
+        ("head_dim", "x", "wrong type or shape"),
+        ("num_key_value_heads", [8], "wrong type or shape"),
+        ("max_position_embeddings", {"a": 1}, "wrong type or shape"),
+        ("intermediate_size", "big", "wrong type or shape"),
+        ("num_key_value_heads", 0, "not a multiple of 0 KV heads"),
+        ("num_hidden_layers", 36.5, "invalid 'num_hidden_layers': 36.5"),
+    ],
+)
+def test_config_values_of_the_wrong_type(tmp_path, field, value, fragment):
+    config = tmp_path / "config.json"
+    raw = json.loads((FIXTURES / "configs" / "qwen3-4b.json").read_text())
+    raw[field] = value
+    config.write_text(json.dumps(raw))
+    one_line_error(run_cli("plan", str(config), "--gpu", "h100-sxm"), fragment)
+
+
+def test_a_missing_path_is_not_sent_to_the_hub(tmp_path):
+    missing = tmp_path / "no" / "such-model"
+    one_line_error(run_cli("plan", str(missing), "--gpu", "h100-sxm"), "does not exist")
+
+
+def test_a_local_folder_is_served_by_its_path(tmp_path):
+    from servecap.tinymodel import write_tiny_model
+
+    folder = write_tiny_model(tmp_path / "models" / "tiny")
+    data = run_cli("plan", str(folder), "--gpu", "h100-sxm", "--json").json()
+    assert data["model"] == str(folder)
+    assert data["vllm_args"][:3] == ["vllm", "serve", str(folder)]
+
+
+def test_the_longest_context_that_fits_is_the_fit_checks_own(tmp_path):
+    data = run_cli("plan", *SEED, "--json").json()
+    longest = data["smallest_setup"]["max_model_len_that_fits"]
+    assert longest == data["estimated_max_model_len"]
+    at = [*SEED[:-1], str(longest)]
+    assert run_cli("plan", *at, "--json").json()["fits"] is True
+    beyond = [*SEED[:-1], str(longest + 1)]
+    assert run_cli("plan", *beyond, "--json").json()["fits"] is False
+
+
+def test_smallest_setup_answers_are_the_edges_of_fitting():
+    """Each inverse answer fits, and one step less does not."""
+    args = ["Qwen/Qwen3-8B", "--gpu", "rtx-4090", "--max-model-len", "32768", "--json"]
+    small = run_cli("plan", *args).json()["smallest_setup"]
+    u = small["min_gpu_memory_utilization"]
+
+    def fits(*extra: str) -> bool:
+        return bool(run_cli("plan", *args, *extra).json()["fits"])
+
+    assert fits("--gpu-memory-utilization", str(u))
+    assert not fits("--gpu-memory-utilization", f"{u - 0.01:.2f}")
+    gib = small["min_gpu_memory_gib"]
+    assert fits("--gpu-memory-gib", str(gib))
+    assert not fits("--gpu-memory-gib", f"{gib - 0.01:.2f}")
+    tp = small["min_tensor_parallel_size"]
+    assert fits("-tp", str(tp))
+    if tp > 1:
+        assert not fits("-tp", str(tp // 2))

@@ -33,3 +33,24 @@ def test_tensor_parallel_shards_the_checkpoint(tmp_path):
     # norms are replicated, everything else halves
     assert (one.stage.weights_bytes - rope) / 2 < two.stage.weights_bytes - rope
     assert two.stage.weights_bytes - rope < (one.stage.weights_bytes - rope) * 0.52
+
+
+def test_only_the_files_the_index_names_are_weights(tmp_path):
+    """A Mistral-style consolidated.safetensors beside indexed shards is not loaded by vLLM."""
+    import json
+
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    folder = write_tiny_model(tmp_path / "tiny", TinyModel(num_layers=2, hidden_size=128))
+    shard = next(folder.glob("*.safetensors"))
+    alone = load_model(str(folder)).weight_file
+    extra = {"layers.0.attention.wq.weight": np.zeros((64, 64), dtype=np.float16)}
+    save_file(extra, str(folder / "consolidated.safetensors"))
+    both = load_model(str(folder)).weight_file
+    index = {"metadata": {}, "weight_map": {"model.norm.weight": shard.name}}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
+    indexed = load_model(str(folder)).weight_file
+    assert alone is not None and both is not None and indexed is not None
+    assert both.total_bytes == alone.total_bytes + 64 * 64 * 2  # no index: every file
+    assert indexed.total_bytes == alone.total_bytes

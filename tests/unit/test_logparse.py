@@ -205,3 +205,71 @@ def test_a_log_without_a_startup_is_an_error():
 def test_missing_log_file_is_an_error(tmp_path):
     result = run_cli("explain", str(tmp_path / "nope.log"))
     assert result.code == 2 and "cannot read log file" in result.stderr
+
+
+RESERVED = "(EngineCore_DP0 pid=5) INFO 09-01 10:00:05 [gpu_worker.py:280] Initial free memory 70.10 GiB, reserved 12.50 GiB memory for KV Cache as specified by kv_cache_memory_bytes config and skipped memory profiling. This does not respect the gpu_memory_utilization config. Only use kv_cache_memory_bytes config when you want manual control of KV cache memory size.\n"
+
+
+def test_kv_cache_memory_bytes_line_is_a_startup():
+    log = parse_log(RESERVED)
+    assert log.found and log.kv_cache_gib == 12.5 and log.fits is True
+    result = run_cli("explain", "-", "--json", stdin=RESERVED)
+    assert result.code == 0, result.stderr
+    assert result.json()["kv_cache_gib"] == 12.5
+
+
+def test_auto_fit_line_gives_the_fitted_length():
+    reduced = parse_log(
+        "(APIServer pid=7) INFO [utils.py:233] non-default args: {'model': 'Qwen/Qwen3-4B', 'max_model_len': -1}\n"
+        "(EngineCore pid=9) INFO [kv_cache_utils.py:900] Auto-fit max_model_len: reduced from 262144 to 98304 to fit in available GPU memory (12.3 GiB available for KV cache)\n"
+    )
+    assert reduced.max_model_len == 98_304
+    full = parse_log(
+        "INFO [kv_cache_utils.py:900] Auto-fit max_model_len: full model context length 40960 fits in available GPU memory\n"
+    )
+    assert full.max_model_len == 40_960
+    newer = parse_log(
+        "INFO [kv_cache_utils.py:900] Auto-fit max_model_len: reduced from 131072 to 65536 to fit in available KV cache memory (12.3 GiB GPU)\n"
+    )
+    assert newer.max_model_len == 65_536
+
+
+def test_model_is_read_from_the_engine_config_line():
+    log = parse_log(
+        "(EngineCore_DP0 pid=11) INFO 10-01 12:00:05 [core.py:77] Initializing a V1 LLM engine (v0.11.0) with config: model='Qwen/Qwen3-4B', speculative_config=None, tokenizer='Qwen/Qwen3-4B', skip_tokenizer_init=False\n"
+        "(EngineCore_DP0 pid=11) INFO 10-01 12:01:01 [kv_cache_utils.py:1087] GPU KV cache size: 17,440 tokens\n"
+    )
+    assert log.model == "Qwen/Qwen3-4B" and log.vllm_version == "0.11.0"
+
+
+DATA_PARALLEL = """\
+(EngineCore_DP1 pid=12) INFO 10-01 12:01:01 [kv_cache_utils.py:1087] GPU KV cache size: 18,000 tokens
+(EngineCore_DP1 pid=12) INFO 10-01 12:01:01 [kv_cache_utils.py:1091] Maximum concurrency for 10,000 tokens per request: 1.80x
+(EngineCore_DP0 pid=11) INFO 10-01 12:01:02 [kv_cache_utils.py:1087] GPU KV cache size: 20,000 tokens
+(EngineCore_DP0 pid=11) INFO 10-01 12:01:02 [kv_cache_utils.py:1091] Maximum concurrency for 10,000 tokens per request: 2.00x
+"""
+
+
+def test_data_parallel_tokens_and_concurrency_come_from_the_smallest_engine():
+    log = parse_log(DATA_PARALLEL)
+    assert log.kv_cache_tokens == 18_000  # DP1, though DP0 was logged last
+    assert log.max_concurrency == 1.8 and log.concurrency_len == 10_000
+
+
+def test_graph_profiling_line_says_whether_graphs_are_in_the_budget():
+    on = "INFO [gpu_worker.py:400] CUDA graph memory profiling is enabled (default since v0.21.0). The current --gpu-memory-utilization=0.8200 is equivalent to --gpu-memory-utilization=0.8048 without CUDA graph memory profiling.\n"
+    off = "WARNING [gpu_worker.py:400] CUDA graph memory profiling is disabled (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=0).\n"
+    old = "INFO [gpu_worker.py:400] In v0.19, CUDA graph memory profiling will be enabled by default.\n"
+    assert parse_log(on).cudagraph_in_budget is True
+    assert parse_log(off).cudagraph_in_budget is False
+    assert parse_log(old).cudagraph_in_budget is False
+    assert parse_log(V0_28).cudagraph_in_budget is None
+
+
+def test_a_log_with_only_a_version_line_is_no_startup():
+    text = "INFO 06-01 10:00:00 [api_server.py:1287] vLLM API server version 0.9.2\n"
+    assert not parse_log(text).found
+    result = run_cli("explain", "-", stdin=text)
+    assert result.code == 2 and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "no vLLM start-up found in the log" in result.stderr

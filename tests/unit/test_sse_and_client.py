@@ -34,13 +34,20 @@ def _run(
     tokens: int = 20,
     timeout: float = 30,
     url: str | None = None,
+    tokenize_output: bool = False,
 ) -> RequestRecord:
     async def go(base: str) -> RequestRecord:
         endpoint = Endpoint(base + "/v1", "fake-model", kind)
         async with aiohttp.ClientSession() as session:
             payload = build_payload(endpoint, "hello", tokens)
             return await stream_request(
-                session, endpoint, payload, RequestRecord(0), time.perf_counter, timeout
+                session,
+                endpoint,
+                payload,
+                RequestRecord(0),
+                time.perf_counter,
+                timeout,
+                tokenize_output,
             )
 
     if url is not None:
@@ -83,6 +90,45 @@ def test_completions_endpoint_and_forced_length_payload():
 def test_missing_usage_falls_back_to_chunks():
     record = _run(Script(ttft_s=0.01, gap_s=0.001, usage=False), tokens=8)
     assert record.ok and record.output_tokens == 8 and record.token_source == "chunks"
+
+
+def test_missing_usage_is_counted_with_the_servers_tokenizer():
+    script = Script(ttft_s=0.01, gap_s=0.001, usage=False, words_per_chunk=3)
+    with FakeServer(script) as server:
+        record = _run(script, tokens=8, url=server.url, tokenize_output=True)
+        asked = server.tokenized
+    # 8 chunks of 3 tokens each: the tokenizer sees 24, a chunk count would say 8
+    assert record.ok and record.output_tokens == 24 and record.token_source == "tokenizer"
+    text = "".join(f" t{i}" * 3 for i in range(8))
+    assert asked == [{"model": "fake-model", "prompt": text, "add_special_tokens": False}]
+    assert "t0" not in str(record.to_dict())  # the text itself is never recorded
+
+
+def test_usage_wins_over_the_tokenizer():
+    script = Script(ttft_s=0.01, gap_s=0.001, words_per_chunk=3)
+    with FakeServer(script) as server:
+        record = _run(script, tokens=8, url=server.url, tokenize_output=True)
+        assert server.tokenized == []
+    assert record.output_tokens == 8 and record.token_source == "usage"
+
+
+def test_without_tokenize_usage_less_answers_count_chunks():
+    record = _run(
+        Script(ttft_s=0.01, gap_s=0.001, usage=False, words_per_chunk=3, tokenize=False),
+        tokens=8,
+        tokenize_output=True,
+    )
+    assert record.ok and record.output_tokens == 8 and record.token_source == "chunks"
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_reasoning_deltas_are_tokens_and_start_the_ttft(field):
+    script = Script(ttft_s=0.15, gap_s=0.01, reasoning_tokens=6, reasoning_field=field, usage=False)
+    record = _run(script, tokens=10)
+    # the first token is reasoning: TTFT ends there, not at the first content token (0.21 s)
+    assert record.ttft_s == pytest.approx(0.15, abs=0.01)
+    assert len(record.chunk_times_s) == 10 and record.output_tokens == 10
+    assert record.tpot_s == pytest.approx(0.01, abs=0.003)
 
 
 def test_http_500_is_recorded_with_its_body():

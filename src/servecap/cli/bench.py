@@ -20,7 +20,7 @@ Examples:
   servecap bench --url ... --model ... --sweep-users 1,2,4,8,16,32 --slo ttft_p95=2s
       --slo tokens_per_s_p5=20
 
-  servecap bench --url ... --model ... --rate 4 --duration 60 --prompt-tokens uniform:100:400
+  servecap bench --url ... --model ... --rate 4 --duration 60 --prompt-tokens uniform:64:512
 """
 
 

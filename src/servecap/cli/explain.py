@@ -58,6 +58,8 @@ def explain_command(
     if log.device:
         head += f", {log.device}"
     out.show(f"[bold]{head}[/]", explain_table(result))
+    if result.mismatch:
+        out.show(f"[bold yellow]{result.mismatch}[/]")
     if log.error:
         out.show("", "[bold red]vLLM refused to start:[/] " + log.error)
     if result.plan is not None and result.plan.error and not log.error:

@@ -35,8 +35,23 @@ GpuMemoryGib = Annotated[
         rich_help_panel=HW,
     ),
 ]
+DEVICES = ("cuda", "cpu")
+
+
+def _known_device(value: str) -> str:
+    if value not in DEVICES:
+        raise typer.BadParameter(f"unknown device {value!r}; valid devices: {', '.join(DEVICES)}")
+    return value
+
+
 Device = Annotated[
-    str, typer.Option("--device", help="cuda, or cpu for vLLM's CPU backend.", rich_help_panel=HW)
+    str,
+    typer.Option(
+        "--device",
+        help="cuda, or cpu for vLLM's CPU backend.",
+        callback=_known_device,
+        rich_help_panel=HW,
+    ),
 ]
 KvCacheSpaceGib = Annotated[
     float | None,
@@ -139,7 +154,9 @@ SweepRates = Annotated[
 PromptTokens = Annotated[
     str,
     typer.Option(
-        "--prompt-tokens", help="N, uniform:A:B, normal:MEAN:STD or exp:MEAN.", rich_help_panel=WORK
+        "--prompt-tokens",
+        help="N, uniform:LO:HI, normal:MEAN:STD or exp:MEAN.",
+        rich_help_panel=WORK,
     ),
 ]
 OutputTokens = Annotated[

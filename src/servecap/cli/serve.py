@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import signal
+import contextlib
 import sys
 import time
 from pathlib import Path
-from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from . import options as o
+
+if TYPE_CHECKING:
+    from ..vllm.launcher import VllmServer
+    from .output import Output
 
 EXAMPLES = """
 Any other flag is a `vllm serve` flag and goes to vLLM as given.
@@ -32,14 +35,6 @@ def register(app: typer.Typer) -> None:
         help="Start real vLLM with planned settings; refuse settings that cannot fit." + EXAMPLES,
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )(serve_command)
-
-
-class _Stop(Exception):
-    """Raised from the SIGTERM handler so the server is stopped on the way out."""
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise _Stop
 
 
 def serve_command(
@@ -76,13 +71,11 @@ def serve_command(
     ready_timeout: Annotated[float, typer.Option("--ready-timeout")] = 900,
 ) -> None:
     from ..errors import InvalidValueError
-    from ..explain import explain
     from ..memory.inverse import smallest_setup
-    from ..report.explain_view import explain_table
     from ..report.plan_view import answer_sentence, plan_table, setup_lines
     from ..serve import plan_launch
     from ..vllm.args import parse_serve_command
-    from ..vllm.launcher import ServerError, VllmServer, find_vllm, install_hint, tail
+    from ..vllm.launcher import VllmServer, find_vllm, install_hint, stop_on_signals
     from .output import Output
 
     out = Output()
@@ -104,17 +97,36 @@ def serve_command(
             "change them as suggested, or pass --force to start anyway",
         )
     install = find_vllm(vllm_python)
+    where = vllm_python or "this Python"
+    if dry_run:  # one unwrapped line, so that it can be copied
+        out.console.print(launch.display(install), soft_wrap=True, markup=False)
+        if install is None:
+            out.status(f"vLLM is not installed in {where}; {install_hint(device)}")
+        return
     if install is None:
         out.show(plan_table(result), answer_sentence(result))
-        where = vllm_python or "this Python"
         raise InvalidValueError(f"vLLM is not installed in {where}", install_hint(device))
-    if dry_run:
-        out.show(launch.display(install))
-        return
     server = VllmServer(launch, install)
     out.status(f"starting vLLM {install.version}: {launch.display(install)}")
     out.status(f"log: {server.log_path}")
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    with stop_on_signals():
+        _run(server, out, model, gpu, vllm_version, ready_timeout)
+    sys.exit(0)
+
+
+def _run(
+    server: VllmServer,
+    out: Output,
+    model: str,
+    gpu: str | None,
+    vllm_version: str | None,
+    ready_timeout: float,
+) -> None:
+    """Start the server, explain its start-up once ready, and stop it however this ends."""
+    from ..explain import explain
+    from ..report.explain_view import explain_table
+    from ..vllm.launcher import ServerError, Stopped, tail
+
     try:
         server.start()
         with out.err.status("loading", spinner="dots") as status:
@@ -138,9 +150,8 @@ def serve_command(
     except ServerError as exc:
         out.err.print(f"servecap: {exc}")
         raise SystemExit(1) from None
-    except (KeyboardInterrupt, _Stop):
-        out.status("stopping vLLM")
+    except (KeyboardInterrupt, Stopped):
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+            out.status("stopping vLLM")
     finally:
         server.stop()
-        signal.signal(signal.SIGTERM, previous)
-    sys.exit(0)

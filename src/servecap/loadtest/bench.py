@@ -12,9 +12,9 @@ from typing import Any
 import aiohttp
 
 from ..errors import InputError
-from ..report.bench_summary import summarize
+from ..report.bench_summary import combine_clients, step_summary, summarize
 from ..vllm.metrics import ServerSample
-from .client import Endpoint
+from .client import Endpoint, tokenize
 from .records import RequestRecord
 from .results import ResultWriter
 from .runner import LoadProfile, Runner
@@ -142,16 +142,8 @@ def token_counter(endpoint: Endpoint) -> Callable[[str | list[dict[str, str]]], 
             body.update(messages=messages, add_generation_prompt=True)
         else:
             body["prompt"] = prompt
-        async with (
-            aiohttp.ClientSession() as session,
-            session.post(
-                endpoint.root + "/tokenize", json=body, headers=endpoint.headers()
-            ) as response,
-        ):
-            if response.status != 200:
-                return None
-            data = await response.json(content_type=None)
-        return int(data["count"]) if "count" in data else len(data.get("tokens", []))
+        async with aiohttp.ClientSession() as session:
+            return await tokenize(session, endpoint, body)
 
     return count
 
@@ -264,10 +256,12 @@ async def run_bench(
         "slos": [str(s) for s in config.slos],
         "tokenize": info.has_tokenize,
     }
-    writer = ResultWriter(config.output, meta)
+    clock = time.perf_counter
+    writer = ResultWriter(config.output, meta, clock)
     progress = progress or BenchProgress()
     all_records: list[RequestRecord] = []
     samples: list[ServerSample] = []
+    clients: dict[str, list[dict[str, Any]]] = {}
 
     def record_done(record: RequestRecord) -> None:
         writer.request(record)
@@ -289,9 +283,11 @@ async def run_bench(
         config.endpoint,
         record_done,
         sample_done,
+        clock=clock,
         timeout_s=config.timeout_s,
         sample_interval_s=config.sample_interval_s,
         extra_body=config.workload.extra,
+        tokenize_output=info.has_tokenize,
     )
     steps: list[StepResult] = []
     stopped: str | None = None
@@ -304,18 +300,20 @@ async def run_bench(
             )
             progress.phase, progress.planned = phase, count
             progress.done = progress.failed = 0
-            step_samples_from = len(samples)
             step_records_from = len(all_records)
-            await runner.run(profile, requests, warmup if not steps else None, phase, config.seed)
+            try:
+                await runner.run(
+                    profile, requests, warmup if not steps else None, phase, config.seed
+                )
+            finally:  # also when interrupted: a partial file keeps the step's client view
+                client = runner.health.to_dict()
+                clients[phase] = [client]
+                writer.write({"type": "client", "phase": phase, **client})
             step = StepResult(
                 phase,
                 load,
-                summarize(
-                    all_records[step_records_from:],
-                    samples[step_samples_from:],
-                    profile.mode,
-                    config.slos,
-                    runner.health.to_dict(),
+                step_summary(
+                    all_records[step_records_from:], samples, profile.mode, config.slos, client
                 ),
             )
             steps.append(step)
@@ -328,14 +326,9 @@ async def run_bench(
         status = "interrupted"
         raise
     finally:
-        writer.write({"type": "client", **runner.health.to_dict()})
         writer.close(status)
     mode = "sweep" if (config.sweep_users or config.sweep_rates) else config.profile.mode
-    summary = (
-        steps[-1].summary
-        if len(steps) == 1
-        else summarize(all_records, samples, mode, config.slos, runner.health.to_dict())
-    )
+    summary = summarize(all_records, samples, mode, config.slos, combine_clients(clients))
     unit = (
         "users"
         if config.sweep_users or config.profile.mode == "users"

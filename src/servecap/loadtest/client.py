@@ -90,8 +90,13 @@ async def stream_request(
     record: RequestRecord,
     clock: Clock,
     timeout_s: float = 600.0,
+    tokenize_output: bool = False,
 ) -> RequestRecord:
-    """Send one streaming request and fill `record`; failures are recorded, never raised."""
+    """Send one streaming request and fill `record`; failures are recorded, never raised.
+
+    When the server sends no `usage`, the output is counted with its /tokenize if
+    `tokenize_output` (the server has one), else by token-bearing chunks.
+    """
     record.send_s = clock()
     record.requested_output_tokens = record.requested_output_tokens or payload.get("min_tokens")
     try:
@@ -105,7 +110,10 @@ async def stream_request(
                 body = await response.text()
                 record.http_status = response.status
                 return _fail(record, "http_status", f"HTTP {response.status}: {body}", clock())
-            return await _read_stream(response, endpoint.kind, record, clock)
+            text = await _read_stream(response, endpoint.kind, record, clock, tokenize_output)
+        if text is not None:
+            await _count_output(session, endpoint, record, text)
+        return record
     except TimeoutError:
         return _fail(record, "timeout", f"no complete answer within {timeout_s:g} s", clock())
     except aiohttp.ClientConnectorError as exc:
@@ -122,11 +130,18 @@ async def stream_request(
 
 
 async def _read_stream(
-    response: aiohttp.ClientResponse, kind: str, record: RequestRecord, clock: Clock
-) -> RequestRecord:
+    response: aiohttp.ClientResponse,
+    kind: str,
+    record: RequestRecord,
+    clock: Clock,
+    keep_text: bool,
+) -> str | None:
+    """Fill `record` from the stream; the output text when it still has to be tokenized."""
     decoder = SSEDecoder()
     done = False
     chunks = 0
+    # the generated text, only until usage arrives and only to be tokenized: never recorded
+    pieces: list[str] | None = [] if keep_text else None
     async for raw in response.content.iter_any():
         now = clock()
         for data in decoder.feed(raw):
@@ -136,11 +151,14 @@ async def _read_stream(
             try:
                 event = json.loads(data)
             except ValueError:
-                return _fail(record, "malformed_stream", f"not JSON: {data[:120]}", now)
+                _fail(record, "malformed_stream", f"not JSON: {data[:120]}", now)
+                return None
             if not isinstance(event, dict):
-                return _fail(record, "malformed_stream", f"not an object: {data[:120]}", now)
+                _fail(record, "malformed_stream", f"not an object: {data[:120]}", now)
+                return None
             if "error" in event or event.get("object") == "error":
-                return _fail(record, "other", f"server error in stream: {data[:200]}", now)
+                _fail(record, "other", f"server error in stream: {data[:200]}", now)
+                return None
             for choice in event.get("choices") or []:
                 text = _chunk_text(choice, kind)
                 if text:
@@ -149,16 +167,53 @@ async def _read_stream(
                     if record.first_token_s is None:
                         record.first_token_s = now
                     record.chunk_times_s.append(now)
+                    if pieces is not None:
+                        pieces.append(text)
                 if choice.get("finish_reason"):
                     record.finish_reason = choice["finish_reason"]
             usage = event.get("usage")
             if isinstance(usage, dict):
                 record.prompt_tokens = usage.get("prompt_tokens")
                 record.output_tokens = usage.get("completion_tokens")
+                pieces = None
     record.end_s = clock()
     if not done:
-        return _fail(record, "disconnect", "the stream ended before [DONE]", record.end_s)
+        _fail(record, "disconnect", "the stream ended before [DONE]", record.end_s)
+        return None
     if record.output_tokens is None:
         record.output_tokens = chunks
         record.token_source = "chunks"
-    return record
+        return "".join(pieces) if pieces else None
+    return None
+
+
+async def _count_output(
+    session: aiohttp.ClientSession, endpoint: Endpoint, record: RequestRecord, text: str
+) -> None:
+    """Replace a chunk count with the server's own tokenizer count of the generated text."""
+    body = {"model": endpoint.model, "prompt": text, "add_special_tokens": False}
+    count = await tokenize(session, endpoint, body)
+    if count is not None:
+        record.output_tokens = count
+        record.token_source = "tokenizer"
+
+
+async def tokenize(
+    session: aiohttp.ClientSession, endpoint: Endpoint, body: dict[str, Any]
+) -> int | None:
+    """The token count the server's /tokenize gives for `body` (None if it cannot say)."""
+    try:
+        async with session.post(
+            endpoint.root + "/tokenize",
+            json=body,
+            headers=endpoint.headers(),
+            timeout=aiohttp.ClientTimeout(total=30),
+        ) as response:
+            if response.status != 200:
+                return None
+            data = await response.json(content_type=None)
+    except (TimeoutError, aiohttp.ClientError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return int(data["count"]) if "count" in data else len(data.get("tokens", []))

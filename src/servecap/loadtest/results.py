@@ -3,18 +3,21 @@
     {"type": "run", ...}          once, first: what was run (never the API key)
     {"type": "request", ...}      one per finished request (RequestRecord.to_dict)
     {"type": "server", ...}       /metrics samples, as they are taken
-    {"type": "client", ...}       the load generator's own lag measurements
+    {"type": "client", ...}       the load generator's own lag measurements, one per step
     {"type": "end", "status": "complete" | "interrupted" | "failed", ...}
 
 A run that is interrupted or crashes still leaves every finished request on disk, so
 `servecap report` can rebuild its summary. Several files (several load generators against one
-server) merge by their wall-clock start times.
+server) merge on a wall-clock axis: the run line pairs `wall_start` (time.time()) with
+`clock_start`, the run's own clock (time.perf_counter, which means nothing across processes)
+read at the same moment.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -25,13 +28,22 @@ from .records import RequestRecord
 
 
 class ResultWriter:
-    """Appends lines and flushes each one, so nothing finished is ever lost."""
+    """Appends lines and flushes each one, so nothing finished is ever lost.
 
-    def __init__(self, path: Path, meta: dict[str, Any]) -> None:
+    `clock` is the clock the records' times come from; without one (a simulation's own
+    time), the file carries no anchor and merges as older files do.
+    """
+
+    def __init__(
+        self, path: Path, meta: dict[str, Any], clock: Callable[[], float] | None = None
+    ) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[str] = path.open("w", encoding="utf-8")
-        self.write({"type": "run", "wall_start": time.time(), **meta})
+        anchor = {"wall_start": time.time()}
+        if clock is not None:
+            anchor["clock_start"] = clock()
+        self.write({"type": "run", **anchor, **meta})
 
     def write(self, obj: dict[str, Any]) -> None:
         self._file.write(json.dumps(obj, separators=(",", ":")) + "\n")
@@ -56,7 +68,7 @@ class RunData:
     meta: dict[str, Any] = field(default_factory=dict)
     records: list[RequestRecord] = field(default_factory=list)
     samples: list[ServerSample] = field(default_factory=list)
-    client: dict[str, Any] = field(default_factory=dict)
+    clients: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per step (phase)
     status: str = "interrupted"  # until an end line says otherwise
     sources: list[str] = field(default_factory=list)
 
@@ -66,30 +78,48 @@ def read_results(paths: list[Path]) -> RunData:
     runs = [_read_one(p) for p in paths]
     if len(runs) == 1:
         return runs[0]
-    origin = min(r.meta.get("wall_start", 0.0) for r in runs)
+    offsets = [_wall_offset(run) for run in runs]
+    origin = min(run.meta.get("wall_start", 0.0) for run in runs)
     merged = RunData(meta={**runs[0].meta, "merged_from": [str(p) for p in paths]})
     merged.status = "complete" if all(r.status == "complete" for r in runs) else "interrupted"
     next_id = 0
-    for run in runs:
-        shift = run.meta.get("wall_start", origin) - origin
+    for run, offset in zip(runs, offsets, strict=True):
+        shift = offset - origin
         for record in run.records:
             record.request_id = next_id
             next_id += 1
-            record.scheduled_s += shift
-            record.send_s += shift
-            record.first_token_s = (
-                None if record.first_token_s is None else record.first_token_s + shift
-            )
-            record.end_s = None if record.end_s is None else record.end_s + shift
-            record.chunk_times_s = [t + shift for t in record.chunk_times_s]
+            _shift(record, shift)
             merged.records.append(record)
         if not merged.samples:  # one server, so one generator's samples describe it
             merged.samples = [
                 ServerSample(**{**asdict(s), "time_s": s.time_s + shift}) for s in run.samples
             ]
+        for phase, views in run.clients.items():
+            merged.clients.setdefault(phase, []).extend(views)
         merged.sources += run.sources
     merged.records.sort(key=lambda r: r.send_s)
     return merged
+
+
+def _wall_offset(run: RunData) -> float:
+    """What to add to this run's clock readings to get wall-clock seconds.
+
+    Files older than the clock anchor only have `wall_start`: their first send is taken to
+    be that moment (a run sends its first request right after it starts).
+    """
+    wall_start = float(run.meta.get("wall_start", 0.0))
+    if "clock_start" in run.meta:
+        return wall_start - float(run.meta["clock_start"])
+    first_send = min((r.send_s for r in run.records), default=0.0)
+    return wall_start - first_send
+
+
+def _shift(record: RequestRecord, shift: float) -> None:
+    record.scheduled_s += shift
+    record.send_s += shift
+    record.first_token_s = None if record.first_token_s is None else record.first_token_s + shift
+    record.end_s = None if record.end_s is None else record.end_s + shift
+    record.chunk_times_s = [t + shift for t in record.chunk_times_s]
 
 
 def _read_one(path: Path) -> RunData:
@@ -98,6 +128,12 @@ def _read_one(path: Path) -> RunData:
     except OSError as exc:
         raise InvalidValueError(
             f"cannot read result file {path}: {exc.strerror}",
+            "pass a .jsonl file written by servecap bench",
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise InvalidValueError(
+            f"result file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start}), so servecap bench did not write it",
             "pass a .jsonl file written by servecap bench",
         ) from None
     run = RunData(sources=[str(path)])
@@ -122,8 +158,8 @@ def _read_one(path: Path) -> RunData:
             run.records.append(RequestRecord.from_dict(obj))
         elif kind == "server":
             run.samples.append(ServerSample(**obj))
-        elif kind == "client":
-            run.client = obj
+        elif kind == "client":  # files before per-step client lines have one, without phase
+            run.clients.setdefault(str(obj.pop("phase", "")), []).append(obj)
         elif kind == "end":
             run.status = obj.get("status", "complete")
     if not run.meta:

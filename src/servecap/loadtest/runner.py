@@ -74,14 +74,23 @@ class ClientHealth:
 
         loop_p99 = percentile(self.loop_lags, 99)
         dispatch_p95 = percentile(self.dispatch_lags, 95)
-        bound = (loop_p99 or 0) > 0.005 or (dispatch_p95 or 0) > 0.010
         return {
             "loop_lag_p50_ms": _ms(percentile(self.loop_lags, 50)),
             "loop_lag_p99_ms": _ms(loop_p99),
             "loop_lag_max_ms": _ms(max(self.loop_lags) if self.loop_lags else None),
             "dispatch_lag_p95_ms": _ms(dispatch_p95),
-            "client_bound": bound,
+            "client_bound": client_bound(loop_p99, dispatch_p95),
         }
+
+
+def client_bound(loop_lag_p99_s: float | None, dispatch_lag_p95_s: float | None) -> bool:
+    """Whether the load generator, not the server, set the pace.
+
+    A loop that wakes more than 5 ms late (p99) delays reading every stream, so chunk times
+    and TTFT include the client's own delay; requests sent more than 10 ms after their
+    scheduled time (p95) mean the offered load was lower than asked.
+    """
+    return (loop_lag_p99_s or 0) > 0.005 or (dispatch_lag_p95_s or 0) > 0.010
 
 
 def _ms(value: float | None) -> float | None:
@@ -147,7 +156,8 @@ class Runner:
     timeout_s: float = 600.0
     sample_interval_s: float = 0.5
     extra_body: dict[str, object] = field(default_factory=dict)
-    health: ClientHealth = field(default_factory=ClientHealth)
+    tokenize_output: bool = False  # count usage-less answers with the server's /tokenize
+    health: ClientHealth = field(default_factory=ClientHealth)  # of the latest run() only
     in_flight: int = 0
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -158,25 +168,33 @@ class Runner:
         warmup: list[PreparedRequest] | None = None,
         phase: str = "",
         seed: int = 0,
-    ) -> None:
-        """Run warm-up requests (one by one, flagged), then the profile."""
+    ) -> ClientHealth:
+        """Run warm-up requests (one by one, flagged), then the profile.
+
+        Returns the client's health over this run alone (warm-up left out), so each step of
+        a sweep is judged on its own.
+        """
+        self.health = ClientHealth()
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
         async with aiohttp.ClientSession(connector=connector, read_bufsize=1 << 20) as session:
             stop = asyncio.Event()
-            monitor = asyncio.create_task(_monitor_loop(self.health, stop))
+            monitor: asyncio.Task[None] | None = None
             sampler = MetricsSampler(
                 self.endpoint, self.clock, self.on_sample, self.sample_interval_s
             )
             try:
                 for request in warmup or []:
                     await self._send(session, request, self.clock(), phase, warmup=True)
+                monitor = asyncio.create_task(_monitor_loop(self.health, stop))
                 sampler.start()
                 await self._dispatch(session, profile, requests, phase, seed)
             finally:
                 stop.set()
-                await asyncio.gather(monitor, return_exceptions=True)
+                if monitor is not None:
+                    await asyncio.gather(monitor, return_exceptions=True)
                 if sampler.is_alive():
                     await asyncio.to_thread(sampler.stop)
+        return self.health
 
     async def _dispatch(
         self,
@@ -276,7 +294,13 @@ class Runner:
         self.in_flight += 1
         try:
             await stream_request(
-                session, self.endpoint, payload, record, self.clock, self.timeout_s
+                session,
+                self.endpoint,
+                payload,
+                record,
+                self.clock,
+                self.timeout_s,
+                self.tokenize_output,
             )
         except asyncio.CancelledError:
             record.status, record.error_class = "cancelled", "cancelled"

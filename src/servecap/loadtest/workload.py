@@ -113,10 +113,17 @@ def _random_text(rng: random.Random, words: int, tag: int) -> str:
 
 def _read_dataset(path: Path) -> list[Any]:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InvalidValueError(
             f"cannot read dataset {path}: {exc.strerror}", "check the --dataset path"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise InvalidValueError(
+            f"dataset {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+            f"{exc.start})",
+            f"save it as UTF-8, e.g. iconv -f cp1252 -t utf-8 {path} > "
+            f"{path.with_name(path.stem + '-utf8' + path.suffix)}",
         ) from None
     try:
         stripped = text.lstrip()

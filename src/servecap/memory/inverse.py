@@ -97,7 +97,24 @@ def max_context(result: MemoryPlan) -> int:
     full = plan(result.model, result.gpu, config, result.version)
     if full.fits:
         return full.max_model_len
-    return full.estimated_max_model_len or 0
+
+    # vLLM's estimate is made under the profile of the refused (longer) context; shorter
+    # contexts can profile smaller, so search upwards from it for the longest that starts.
+    def fits(length: int) -> bool:
+        at = replace(config, max_model_len=length)
+        return plan(result.model, result.gpu, at, result.version).fits
+
+    lo = full.estimated_max_model_len or 0
+    if lo and not fits(lo):
+        return 0 if not result.fits else result.max_model_len
+    hi = full.max_model_len
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def smallest_setup(result: MemoryPlan) -> SmallestSetup:

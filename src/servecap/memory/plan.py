@@ -376,10 +376,15 @@ def plan(
     error: str | None = None
     estimate: int | None = None
     over_groups = version.at_least("0.14.0") and not version.at_least("0.29.0")
-    for st in stages:
-        check_memory = st.available_bytes
+
+    def fit_check_bytes(st: StagePlan) -> int:
+        """The KV memory vLLM's start-up check compares a request against."""
         if version.reserves_null_block_in_fit_check and st.layout.bytes_per_block:
-            check_memory -= st.layout.bytes_per_block
+            return st.available_bytes - st.layout.bytes_per_block
+        return st.available_bytes
+
+    for st in stages:
+        check_memory = fit_check_bytes(st)
         if st.available_bytes <= 0:
             error = messages.no_memory_error(version)
             limiting = st.stage
@@ -408,7 +413,7 @@ def plan(
     if error is None and estimate is None:
         estimate = (
             stages[limiting].layout.estimate_max_len(
-                stages[limiting].available_bytes, max(max_len, derived_len), over_groups
+                fit_check_bytes(stages[limiting]), max(max_len, derived_len), over_groups
             )
             if stages[limiting].available_bytes > 0
             else 0

@@ -107,7 +107,12 @@ def _need_int(cfg: Mapping[str, Any], name: str, *keys: str) -> int:
             f"config.json of {name} has no {keys[0]!r}",
             "pass the model's complete config.json (as published on the Hub)",
         )
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or value <= 0
+        or value != int(value)
+    ):
         raise ConfigError(
             f"config.json of {name} has an invalid {keys[0]!r}: {value!r}",
             "fix the value or pass the original config.json",
@@ -328,6 +333,18 @@ def parse_config(raw: Mapping[str, Any], name: str, source: str = "") -> ModelSp
     """Build a ModelSpec from the content of a config.json."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"config.json of {name} is not a JSON object", "pass a valid config.json")
+    try:
+        return _parse(raw, name, source)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError) as exc:
+        # a field of the wrong type or shape somewhere in an edited config.json
+        raise ConfigError(
+            f"config.json of {name} has a value of the wrong type or shape "
+            f"({type(exc).__name__}: {exc})",
+            "fix the value or pass the original config.json",
+        ) from None
+
+
+def _parse(raw: Mapping[str, Any], name: str, source: str) -> ModelSpec:
     cfg, multimodal = text_config(raw)
     model_type = str(cfg.get("model_type") or raw.get("model_type") or "")
     model_type = _ALIASES.get(model_type, model_type)
@@ -360,7 +377,7 @@ def parse_config(raw: Mapping[str, Any], name: str, source: str = "") -> ModelSp
     )
     if model_type == "chatglm" and not cfg.get("multi_query_attention"):
         kv_heads_raw = heads
-    kv_heads = int(kv_heads_raw) if kv_heads_raw else heads
+    kv_heads = heads if kv_heads_raw is None else int(kv_heads_raw)
     head_dim_raw = cfg.get("head_dim")
     head_dim = int(head_dim_raw) if head_dim_raw else hidden // heads
     if kv_heads <= 0 or heads % kv_heads:

@@ -88,7 +88,8 @@ def load_model(model: str) -> ModelSpec:
             raise ModelNotFoundError(
                 f"{path} has no config.json", "pass a model folder as saved by transformers"
             )
-        spec = parse_config(_read_json(config), path.name, source=str(path))
+        # named as given, so that `vllm serve NAME` finds the same folder
+        spec = parse_config(_read_json(config), model, source=str(path))
         weights = read_weight_file(path)
         if weights is None:
             return spec
@@ -98,11 +99,15 @@ def load_model(model: str) -> ModelSpec:
     if path.suffix == ".json" or path.is_file():
         if not path.is_file():
             raise ModelNotFoundError(f"{path} does not exist", "check the path to config.json")
-        return parse_config(_read_json(path), path.parent.name or path.name, source=str(path))
+        return parse_config(_read_json(path), str(path.parent), source=str(path))
     entry = catalogue_entry(model)
     if entry is not None:
         key, data = entry
         return parse_config(data["config"], key, source="catalogue")
+    if model.startswith(("/", "./", "../", "~")) or model.count("/") > 1:
+        raise ModelNotFoundError(
+            f"{path} does not exist", "check the path to the model folder or config.json"
+        )
     if "/" not in model:
         raise ModelNotFoundError(
             f"unknown model {model!r}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -15,7 +16,7 @@ def read_weight_file(folder: Path) -> WeightFile | None:
 
     Only headers are read (safetensors' safe_open), so this is fast for any model size.
     """
-    files = sorted(folder.glob("*.safetensors"))
+    files = _weight_files(folder)
     if not files:
         return None
     from safetensors import safe_open
@@ -34,3 +35,23 @@ def read_weight_file(folder: Path) -> WeightFile | None:
                 "check that the file is complete (not a Git LFS pointer)",
             ) from None
     return WeightFile(tensors=tensors)
+
+
+def _weight_files(folder: Path) -> list[Path]:
+    """The safetensors files vLLM loads: with an index, only the files its weight_map names
+    (so a Mistral-style consolidated.safetensors beside HF shards is not counted twice;
+    `filter_duplicate_safetensors_files` in vllm/model_executor/model_loader/weight_utils.py).
+    """
+    files = sorted(folder.glob("*.safetensors"))
+    index = folder / "model.safetensors.index.json"
+    if not index.is_file():
+        return files
+    try:
+        weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        listed = {str(name) for name in weight_map.values()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise ConfigError(
+            f"cannot read the weight_map of {index}",
+            "fix or remove model.safetensors.index.json",
+        ) from None
+    return [f for f in files if f.name in listed]

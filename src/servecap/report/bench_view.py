@@ -73,9 +73,19 @@ def aggregate_lines(summary: dict[str, Any]) -> list[str]:
     if s.get("usage_missing"):
         lines.append(
             f"warning: the server sent no usage for {s['usage_missing']} requests; "
-            "their tokens were counted from stream chunks"
+            + _fallback_counts(s.get("token_sources") or {"chunks": s["usage_missing"]})
         )
     return lines
+
+
+def _fallback_counts(sources: dict[str, int]) -> str:
+    """How the tokens of requests without usage were counted, in words."""
+    parts = []
+    if sources.get("tokenizer"):
+        parts.append(f"{sources['tokenizer']} counted with the server's tokenizer (/tokenize)")
+    if sources.get("chunks"):
+        parts.append(f"{sources['chunks']} counted as stream chunks (one token per chunk)")
+    return "; ".join(parts)
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -96,8 +106,9 @@ def summary_renderables(
             if client.get("client_bound")
             else "the client kept up"
         )
+        where = f" (worst step {client['worst_step']})" if client.get("worst_step") else ""
         out.append(
-            f"client: event-loop lag p99 {client.get('loop_lag_p99_ms')} ms, dispatch "
+            f"client{where}: event-loop lag p99 {client.get('loop_lag_p99_ms')} ms, dispatch "
             f"lag p95 {client.get('dispatch_lag_p95_ms')} ms; {verdict}"
         )
     for result in summary.get("slos") or []:

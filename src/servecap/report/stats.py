@@ -24,8 +24,11 @@ class Summary:
     max: float | None
 
     @classmethod
-    def of(cls, values: Iterable[float | None]) -> Summary:
-        data = np.asarray([v for v in values if v is not None], dtype=float)
+    def of(cls, values: Iterable[float | None] | np.ndarray) -> Summary:
+        if isinstance(values, np.ndarray):
+            data = values.astype(float, copy=False)
+        else:
+            data = np.asarray([v for v in values if v is not None], dtype=float)
         if data.size == 0:
             return cls(0, None, None, None, None, None, None, None)
         p50, p90, p95, p99 = (float(x) for x in np.percentile(data, PERCENTILES))

@@ -51,6 +51,7 @@ class SimRequest:
         "output",
         "prompt",
         "record",
+        "tokens",
     )
 
     def __init__(self, rid: int, prompt: int, output: int, arrival: float) -> None:
@@ -60,14 +61,11 @@ class SimRequest:
         self.arrival = arrival
         self.computed = 0
         self.generated = 0
+        self.tokens = prompt  # prompt + generated, the tokens the KV cache must hold
         self.blocks = 0
         self.first: float | None = None
         self.chunks: list[float] = []
         self.record: RequestRecord | None = None
-
-    @property
-    def tokens(self) -> int:
-        return self.prompt + self.generated
 
 
 class BlockPool:
@@ -138,9 +136,9 @@ def deliver_through_api_server(records: list[RequestRecord], chunk_s: float) -> 
     if chunk_s <= 0 or not records:
         return
     counts = [len(r.chunk_times_s) for r in records]
-    emitted = np.fromiter(
-        (t for r in records for t in r.chunk_times_s), dtype=float, count=sum(counts)
-    )
+    if not sum(counts):
+        return
+    emitted = np.concatenate([np.asarray(r.chunk_times_s, dtype=float) for r in records])
     if emitted.size == 0:
         return
     order = np.argsort(emitted, kind="stable")
@@ -349,6 +347,7 @@ class Simulator:
             req.computed += n
             if req.computed >= req.tokens:
                 req.generated += 1
+                req.tokens += 1
                 req.chunks.append(now + self.config.stream_latency_s)
                 if req.generated >= req.output:
                     finished.append(req)
@@ -430,6 +429,7 @@ class Simulator:
             req.blocks = max(req.blocks, -(-(req.computed + k) // bs))
             req.computed += k
             req.generated += k
+            req.tokens += k
             req.chunks.extend(times)
             if req.generated >= req.output:
                 finished.append(req)

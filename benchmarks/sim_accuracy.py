@@ -1,0 +1,183 @@
+"""How close `servecap simulate` comes to real vLLM, after calibrating on a different run.
+
+1. Real vLLM (the CPU build) serves a tiny Qwen3-like model with 64 KV blocks of 128 tokens.
+2. Calibration run (`servecap bench`): 4 streams, 16 requests, prompts of 64-512 tokens, 128
+   output tokens. KV is plentiful there: nothing waits for blocks.
+3. `servecap calibrate` fits the step-time profile to it.
+4. Target run (`servecap bench`): 24 users at once with 455-token prompts and 600 output
+   tokens. KV is scarce there: vLLM admits what fits, preempts as answers grow, queues the rest.
+5. `servecap simulate` predicts the target run from the plan and the fitted profile; both are
+   printed side by side, with the running/waiting time-course.
+
+Usage: python benchmarks/sim_accuracy.py [--out DIR]
+(needs scripts/setup-vllm; about 4 minutes on 2 cores, most of it vLLM's start-up)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from servecap import make_plan
+from servecap.loadtest.bench import BenchConfig, run_bench
+from servecap.loadtest.client import Endpoint
+from servecap.loadtest.runner import LoadProfile
+from servecap.loadtest.workload import Lengths, WorkloadSpec
+from servecap.memory.plan import MemoryPlan
+from servecap.report.compare import Comparison, compare_runs
+from servecap.report.compare_view import compare_table, course_table
+from servecap.sim.calibrate import Calibration, calibrate
+from servecap.sim.simulate import simulate
+from servecap.tinymodel import TinyModel, write_tiny_model
+from servecap.vllm.launcher import LaunchSpec, VllmInstall, VllmServer, find_vllm
+
+REPO = Path(__file__).resolve().parents[1]
+SHAPE = TinyModel(architecture="qwen3")
+BLOCKS = 64
+MAX_MODEL_LEN = 2048
+VLLM_VERSION = "0.32.0"
+
+CALIBRATION = (
+    LoadProfile("concurrency", requests=16, concurrency=4),
+    WorkloadSpec(
+        prompt_tokens=Lengths("uniform", 64, 512),
+        output_tokens=Lengths("fixed", 128),
+        seed=11,
+    ),
+)
+TARGET = (
+    LoadProfile("users", requests=24),
+    WorkloadSpec(
+        prompt_tokens=Lengths("fixed", 455),
+        output_tokens=Lengths("fixed", 600),
+        seed=12,
+    ),
+)
+
+
+@dataclass
+class Accuracy:
+    calibration: Calibration
+    comparison: Comparison
+
+
+def plan_for(model_dir: Path) -> MemoryPlan:
+    """The deployment as servecap plans it (the same flags the server runs with)."""
+    return make_plan(
+        model=str(model_dir),
+        vllm_version=VLLM_VERSION,
+        settings={
+            "device": "cpu",
+            "kv_cache_space_gib": 1,
+            "max_model_len": MAX_MODEL_LEN,
+            "num_gpu_blocks_override": BLOCKS,
+        },
+    )
+
+
+def start_server(install: VllmInstall, root: Path) -> tuple[VllmServer, Path]:
+    model_dir = write_tiny_model(root / "model", SHAPE)
+    spec = LaunchSpec(
+        model=str(model_dir),
+        args=["--max-model-len", str(MAX_MODEL_LEN), "--num-gpu-blocks-override", str(BLOCKS)],
+        kv_cache_space_gib=1,
+        log_path=root / "vllm.log",
+    )
+    server = VllmServer(spec, install).start()
+    try:
+        server.wait_ready(timeout=600)
+    except BaseException:
+        server.stop()
+        raise
+    return server, model_dir
+
+
+def _bench(url: str, model: str, run: tuple[LoadProfile, WorkloadSpec], out: Path) -> Path:
+    profile, workload = run
+    config = BenchConfig(
+        Endpoint(url, model, "completions"),  # no chat template: exact prompt lengths
+        profile,
+        workload,
+        output=out,
+        sample_interval_s=0.25,
+        seed=workload.seed,
+    )
+    return asyncio.run(run_bench(config)).path
+
+
+def measure_and_predict(url: str, model_dir: Path, out: Path) -> Accuracy:
+    """Calibrate on the small run, then measure and simulate the target run."""
+    from servecap.loadtest.results import read_results
+
+    plan = plan_for(model_dir)
+    model = str(model_dir)
+    # a few requests first, so the calibration does not pay for the server's first steps
+    warm = (LoadProfile("concurrency", requests=4, concurrency=2), CALIBRATION[1])
+    _bench(url, model, warm, out / "warmup.jsonl")
+    calibration_run = read_results([_bench(url, model, CALIBRATION, out / "calibration.jsonl")])
+    fitted = calibrate(plan, calibration_run.records)
+    fitted.profile.save(out / "profile.json")
+    measured = read_results([_bench(url, model, TARGET, out / "target.jsonl")])
+    # the simulated clients send what the real ones sent: the same prompt and output lengths
+    predicted = simulate(
+        plan,
+        TARGET[0],
+        TARGET[1],
+        step_profile=fitted.profile,
+        output=out / "target-simulated.jsonl",
+    )[0]
+    return Accuracy(
+        fitted,
+        compare_runs(
+            (measured.records, measured.samples), (predicted.records, predicted.samples)
+        ),
+    )
+
+
+def show(result: Accuracy, console: Console) -> None:
+    c = result.calibration
+    p = c.profile
+    console.print(
+        f"calibrated on {c.requests} requests: step overhead {p.overhead_s * 1000:.2f} ms, "
+        f"per token {p.per_token_s * 1e6:.1f} us, API server {p.api_chunk_s * 1e6:.0f} us per "
+        f"chunk; fit error {c.before:.1%} with the defaults -> {c.error:.1%}"
+    )
+    console.print(
+        f"\ntarget: {TARGET[0].requests} users at once, {TARGET[1].prompt_tokens.a:g}-token "
+        f"prompts, {TARGET[1].output_tokens.a:g} output tokens, {BLOCKS} KV blocks of 128"
+    )
+    console.print(compare_table(result.comparison.rows, "real vLLM", "simulated"), "")
+    console.print(course_table(result.comparison.course, "real vLLM", "simulated"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=None, help="keep the result files here")
+    args = parser.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="servecap-sim-accuracy-"))
+    out.mkdir(parents=True, exist_ok=True)
+    python = subprocess.run(
+        [str(REPO / "scripts" / "setup-vllm")], capture_output=True, text=True, check=True
+    ).stdout.strip().splitlines()[-1]
+    install = find_vllm(python)
+    if install is None:
+        sys.exit("real vLLM is needed: run scripts/setup-vllm")
+    console = Console(highlight=False)
+    console.print(f"starting vLLM {install.version} (CPU build); results in {out}")
+    server, model_dir = start_server(install, out)
+    try:
+        result = measure_and_predict(server.url, model_dir, out)
+    finally:
+        server.stop()
+    show(result, console)
+
+
+if __name__ == "__main__":
+    main()

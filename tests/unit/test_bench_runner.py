@@ -1,0 +1,99 @@
+"""The runner: arrival schedules, the client's own health per run, and when a sweep stops."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+
+import pytest
+
+from fakeserver import FakeServer, Script
+from servecap.loadtest.bench import StepResult, _saturated
+from servecap.loadtest.client import Endpoint
+from servecap.loadtest.records import RequestRecord
+from servecap.loadtest.runner import ClientHealth, LoadProfile, Runner, arrival_times, client_bound
+from servecap.loadtest.workload import PreparedRequest
+
+
+def _gaps_cv(burstiness: float) -> tuple[float, float]:
+    times = arrival_times(rate=10, count=4000, burstiness=burstiness, seed=3)
+    gaps = [b - a for a, b in zip([0.0, *times], times, strict=False)]
+    mean = statistics.fmean(gaps)
+    return mean, statistics.pstdev(gaps) / mean
+
+
+def test_burstiness_changes_the_spread_not_the_rate():
+    # gamma inter-arrival gaps with shape k have a coefficient of variation of 1/sqrt(k)
+    for burstiness, cv in ((0.25, 2.0), (1.0, 1.0), (4.0, 0.5)):
+        mean, measured = _gaps_cv(burstiness)
+        assert mean == pytest.approx(0.1, rel=0.08), burstiness
+        assert measured == pytest.approx(cv, rel=0.12), burstiness
+    assert arrival_times(10, 50, 0.5, seed=1) == arrival_times(10, 50, 0.5, seed=1)
+
+
+def test_client_bound_rule():
+    assert not client_bound(None, None)
+    assert not client_bound(0.005, 0.010)  # at the limits: still keeping up
+    assert client_bound(0.0051, 0.0)  # the loop woke late: stream timings include it
+    assert client_bound(0.0, 0.0101)  # requests left late: less load than asked
+    assert ClientHealth(loop_lags=[0.02] * 10).to_dict()["client_bound"] is True
+    assert ClientHealth(loop_lags=[0.0005] * 10, dispatch_lags=[0.001]).to_dict() == {
+        "loop_lag_p50_ms": 0.5,
+        "loop_lag_p99_ms": 0.5,
+        "loop_lag_max_ms": 0.5,
+        "dispatch_lag_p95_ms": 1.0,
+        "client_bound": False,
+    }
+
+
+def _requests(count: int) -> list[PreparedRequest]:
+    return [PreparedRequest("hello", 5, True) for _ in range(count)]
+
+
+def test_a_blocked_client_is_marked_client_bound():
+    def slow_bookkeeping(record: RequestRecord) -> None:
+        time.sleep(0.03)  # blocks the event loop, as a client at its CPU limit does
+
+    with FakeServer(Script(ttft_s=0.01, gap_s=0.001)) as server:
+        runner = Runner(Endpoint(server.url, "fake-model"), slow_bookkeeping)
+        health = asyncio.run(runner.run(LoadProfile("rate", requests=20, rate=100), _requests(20)))
+    view = health.to_dict()
+    assert view["client_bound"] is True
+    assert (view["loop_lag_max_ms"] or 0) >= 20
+
+
+def test_each_run_has_its_own_client_health():
+    records: list[RequestRecord] = []
+    with FakeServer(Script(ttft_s=0.01, gap_s=0.001)) as server:
+        runner = Runner(Endpoint(server.url, "fake-model"), records.append)
+
+        async def sweep() -> tuple[ClientHealth, ClientHealth]:
+            first = await runner.run(
+                LoadProfile("users", requests=3), _requests(3), warmup=_requests(2)
+            )
+            return first, await runner.run(LoadProfile("users", requests=5), _requests(5))
+
+        first, second = asyncio.run(sweep())
+    assert len(records) == 10
+    assert len(first.dispatch_lags) == 3  # warm-up left out
+    assert len(second.dispatch_lags) == 5  # not 8: the first step's lags stay with it
+    assert runner.health is second
+
+
+def _step(phase: str, tok_s: float, waiting: float | None, failed: int = 0) -> StepResult:
+    summary = {"output_throughput_tok_s": tok_s, "failed": failed, "requests": 4}
+    if waiting is not None:
+        summary["server"] = {"max_waiting": waiting}
+    return StepResult(phase, float(phase.split("=")[1]), summary)
+
+
+def test_sweep_stops_when_throughput_stalls_while_requests_queue():
+    one = _step("users=1", 100.0, 0.0)
+    assert _saturated(None, one) is None
+    assert _saturated(one, _step("users=2", 180.0, 1.0)) is None  # still growing
+    assert _saturated(one, _step("users=2", 102.0, None)) is None  # no queue seen
+    assert _saturated(one, _step("users=2", 102.0, 3.0)).startswith("saturated at users=2")
+    assert _saturated(one, _step("users=2", 300.0, 0.0, failed=3)) == (
+        "stopped at users=2: most requests failed"
+    )
