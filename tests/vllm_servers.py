@@ -44,3 +44,19 @@ LLAMA = ServerConfig(
 SLIDING = ServerConfig(TinyModel(architecture="llama-sliding", num_layers=4), max_model_len=2048)
 # 64 blocks of 128 tokens: few enough that long requests queue and get preempted.
 SCARCE = ServerConfig(TinyModel(architecture="qwen3"), args=("--num-gpu-blocks-override", "64"))
+
+# Qwen3-like, 4 layers x 1024 wide: ~11 ms a decode step on this machine, so vLLM streams
+# token by token even under load (QWEN3's ~1.5 ms steps outrun its API server, which then
+# sends answers in bursts), and long answers take seconds.
+WIDE = TinyModel(
+    architecture="qwen3",
+    num_layers=4,
+    hidden_size=1024,
+    num_attention_heads=16,
+    num_kv_heads=4,
+    head_dim=64,
+    intermediate_size=4096,
+)
+STREAMING = ServerConfig(WIDE)
+# The same with 64 blocks of 128 tokens: long requests queue, get preempted, and run slowly.
+SCARCE_WIDE = ServerConfig(WIDE, args=("--num-gpu-blocks-override", "64"))

@@ -11,7 +11,7 @@ import urllib.request
 
 from helpers import run_cli
 from servecap.vllm.metrics import parse_metrics
-from vllm_servers import QWEN3, SCARCE
+from vllm_servers import QWEN3, SCARCE, SCARCE_WIDE
 
 
 def bench(server, *args: str, tmp_path, name: str = "run") -> dict:
@@ -185,7 +185,8 @@ def test_interrupt_leaves_a_usable_partial_result(vllm_server, tmp_path):
 def test_a_server_killed_mid_run_gives_classified_errors(vllm_server, tmp_path):
     import os
 
-    server = vllm_server(SCARCE)  # the last user of this server: it is killed here
+    # ~11 ms a step and scarce blocks: 1,500-token answers take far longer than the kill
+    server = vllm_server(SCARCE_WIDE)  # the last user of this server: it is killed here
     out = tmp_path / "killed.jsonl"
     proc = subprocess.Popen(
         [

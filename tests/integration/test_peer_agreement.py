@@ -42,25 +42,12 @@ from typing import Any
 
 import pytest
 
-from servecap.tinymodel import TinyModel
 from servecap.vllm.launcher import VllmInstall
-from vllm_servers import ServerConfig
+from vllm_servers import STREAMING
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import peers
 
-# Qwen3-like, 4 layers x 1024 wide: ~11 ms a decode step for 4 streams on this machine.
-STREAMING = ServerConfig(
-    TinyModel(
-        architecture="qwen3",
-        num_layers=4,
-        hidden_size=1024,
-        num_attention_heads=16,
-        num_kv_heads=4,
-        head_dim=64,
-        intermediate_size=4096,
-    )
-)
 WORKLOAD = peers.Workload(requests=24, prompt_tokens=64, output_tokens=64, concurrency=4)
 ROUNDS = 2
 

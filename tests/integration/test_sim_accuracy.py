@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from vllm_servers import SCARCE
+from vllm_servers import SCARCE_WIDE
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import sim_accuracy
@@ -22,8 +22,8 @@ WITHIN_15 = ("TTFT p50", "TTFT p95", "E2E p50", "E2E p95", "output throughput")
 
 
 def test_calibrated_simulation_predicts_a_scarce_kv_run(vllm_server, tmp_path):
-    server = vllm_server(SCARCE)
-    assert server.config.shape == sim_accuracy.SHAPE
+    server = vllm_server(SCARCE_WIDE)
+    assert SCARCE_WIDE.shape == sim_accuracy.SHAPE and SCARCE_WIDE.max_model_len == 2048
     result = sim_accuracy.measure_and_predict(server.url, server.model_dir, tmp_path)
     rows = {row.label: row for row in result.comparison.rows}
     table = "\n".join(

@@ -14,8 +14,12 @@ from servecap.sim.engine import BlockPool, EngineConfig, Simulator
 from servecap.sim.simulate import simulate
 from servecap.sim.steptime import Profile, build_model
 
-SEED_DEPLOYMENT = dict(model="Qwen/Qwen3-4B", gpu="rtx-4090", vllm_version="0.8.5",
-                       settings={"gpu_memory_utilization": 0.5, "max_model_len": 10_000})
+SEED_DEPLOYMENT = dict(
+    model="Qwen/Qwen3-4B",
+    gpu="rtx-4090",
+    vllm_version="0.8.5",
+    settings={"gpu_memory_utilization": 0.5, "max_model_len": 10_000},
+)
 
 
 def seed_plan():
@@ -23,26 +27,42 @@ def seed_plan():
 
 
 def test_one_stream_of_qwen3_4b_on_a_4090_is_about_80_tokens_per_second():
-    steps = simulate(seed_plan(), LoadProfile("single", requests=1),
-                     WorkloadSpec(source="seed", output_tokens=Lengths("fixed", 1500)))
+    steps = simulate(
+        seed_plan(),
+        LoadProfile("single", requests=1),
+        WorkloadSpec(source="seed", output_tokens=Lengths("fixed", 1500)),
+    )
     per_request = steps[0].summary["tokens_per_s"]["p50"]
     assert 72 < per_request < 88
 
 
 def test_simulation_is_deterministic():
-    spec = WorkloadSpec(prompt_tokens=Lengths.parse("uniform:50:400", "p"),
-                        output_tokens=Lengths.parse("exp:200", "o"), seed=3)
+    spec = WorkloadSpec(
+        prompt_tokens=Lengths.parse("uniform:50:400", "p"),
+        output_tokens=Lengths.parse("exp:200", "o"),
+        seed=3,
+    )
     a = simulate(seed_plan(), LoadProfile("rate", requests=60, rate=5), spec, seed=1)
     b = simulate(seed_plan(), LoadProfile("rate", requests=60, rate=5), spec, seed=1)
     assert a[0].summary == b[0].summary
 
 
-def _tiny_engine(blocks: int, block_size: int = 16, seqs: int = 256,
-                 tokens: int = 2048) -> Simulator:
-    plan = make_plan(model="Qwen/Qwen3-0.6B", gpu="h100-sxm", vllm_version="0.24.0",
-                     settings={"max_model_len": 4096})
-    config = EngineConfig(num_blocks=blocks, block_size=block_size, max_num_seqs=seqs,
-                          max_num_batched_tokens=tokens, max_model_len=4096)
+def _tiny_engine(
+    blocks: int, block_size: int = 16, seqs: int = 256, tokens: int = 2048
+) -> Simulator:
+    plan = make_plan(
+        model="Qwen/Qwen3-0.6B",
+        gpu="h100-sxm",
+        vllm_version="0.24.0",
+        settings={"max_model_len": 4096},
+    )
+    config = EngineConfig(
+        num_blocks=blocks,
+        block_size=block_size,
+        max_num_seqs=seqs,
+        max_num_batched_tokens=tokens,
+        max_model_len=4096,
+    )
     return Simulator(config, build_model(plan, Profile(overhead_s=0.001)))
 
 
@@ -54,8 +74,7 @@ def test_blocks_never_leak_and_every_request_finishes():
     assert [r.output_tokens for r in result.records] == [o for _, o in lengths]
     assert result.preemptions > 0  # 200 blocks cannot hold 40 such requests
     assert sim.running == [] and not sim.waiting
-    assert all(s.kv_cache_usage is not None and 0 <= s.kv_cache_usage <= 1
-               for s in result.samples)
+    assert all(s.kv_cache_usage is not None and 0 <= s.kv_cache_usage <= 1 for s in result.samples)
 
 
 def test_block_pool_evicts_the_oldest_cache_first():
@@ -85,12 +104,21 @@ def test_scarce_blocks_reproduce_the_cpu_vllm_time_course(tmp_path):
     from servecap.tinymodel import write_tiny_model
 
     model = write_tiny_model(tmp_path / "tiny")
-    plan = make_plan(model=str(model), vllm_version="0.32.0", settings={
-        "device": "cpu", "kv_cache_space_gib": 1, "max_model_len": 2048,
-        "num_gpu_blocks_override": 64})
-    steps = simulate(plan, LoadProfile("users", requests=24),
-                     WorkloadSpec(prompt_tokens=Lengths("fixed", 455),
-                                  output_tokens=Lengths("fixed", 600)))
+    plan = make_plan(
+        model=str(model),
+        vllm_version="0.32.0",
+        settings={
+            "device": "cpu",
+            "kv_cache_space_gib": 1,
+            "max_model_len": 2048,
+            "num_gpu_blocks_override": 64,
+        },
+    )
+    steps = simulate(
+        plan,
+        LoadProfile("users", requests=24),
+        WorkloadSpec(prompt_tokens=Lengths("fixed", 455), output_tokens=Lengths("fixed", 600)),
+    )
     server = steps[0].summary["server"]
     assert server["max_running"] == 15
     assert 14 <= server["preemptions"] <= 17
@@ -103,8 +131,11 @@ def test_the_seeds_500_users_queue_behind_a_few_running(answer, low, high):
     # 17,696 KV tokens hold 11.5 answers of 1,518 tokens: vLLM admits 256, then preempts as
     # answers grow. Over the run the median lies above KV / full answer (the count each wave
     # ends at), because most of the time answers are only part-written.
-    steps = simulate(seed_plan(), LoadProfile("users", requests=500),
-                     WorkloadSpec(source="seed", output_tokens=Lengths("normal", answer, 300)))
+    steps = simulate(
+        seed_plan(),
+        LoadProfile("users", requests=500),
+        WorkloadSpec(source="seed", output_tokens=Lengths("normal", answer, 300)),
+    )
     summary = steps[0].summary
     assert summary["succeeded"] == 500
     running = [s.running for s in steps[0].samples]

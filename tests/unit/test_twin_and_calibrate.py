@@ -19,40 +19,78 @@ from servecap.vllm.metrics import parse_metrics
 
 
 def plan():
-    return make_plan(model="Qwen/Qwen3-4B", gpu="rtx-4090", vllm_version="0.24.0",
-                     settings={"gpu_memory_utilization": 0.5, "max_model_len": 10_000})
+    return make_plan(
+        model="Qwen/Qwen3-4B",
+        gpu="rtx-4090",
+        vllm_version="0.24.0",
+        settings={"gpu_memory_utilization": 0.5, "max_model_len": 10_000},
+    )
 
 
 def bench(url: str, *args: str, tmp_path) -> dict:
-    result = run_cli("bench", "--url", url, "--model", "Qwen/Qwen3-4B-sim", "--output",
-                     str(tmp_path / "r.jsonl"), "--json", *args)
+    result = run_cli(
+        "bench",
+        "--url",
+        url,
+        "--model",
+        "Qwen/Qwen3-4B-sim",
+        "--output",
+        str(tmp_path / "r.jsonl"),
+        "--json",
+        *args,
+    )
     assert result.code == 0, result.stderr
     return result.json()
 
 
 def test_twin_streams_at_the_simulated_speed(tmp_path):
     with TwinServer(Twin(plan(), speedup=4)) as server:
-        data = bench(server.url, "--requests", "1", "--repeat", "2", "--output-tokens", "150",
-                     "--prompt-tokens", "50", tmp_path=tmp_path)
+        data = bench(
+            server.url,
+            "--requests",
+            "1",
+            "--repeat",
+            "2",
+            "--output-tokens",
+            "150",
+            "--prompt-tokens",
+            "50",
+            tmp_path=tmp_path,
+        )
         request = urllib.request.Request(server.url + "/v1/models")
         with urllib.request.urlopen(request) as response:
             assert response.headers[SIM_HEADER] == "true"
             assert json.load(response)["data"][0]["id"] == "Qwen/Qwen3-4B-sim"
-    simulated = simulate(plan(), LoadProfile("single", requests=1),
-                         WorkloadSpec(prompt_tokens=Lengths("fixed", 50),
-                                      output_tokens=Lengths("fixed", 150)))[0].summary
+    simulated = simulate(
+        plan(),
+        LoadProfile("single", requests=1),
+        WorkloadSpec(prompt_tokens=Lengths("fixed", 50), output_tokens=Lengths("fixed", 150)),
+    )[0].summary
     # four times real time, to within the event loop's timing
     expected = simulated["tpot_s"]["p50"] / 4
     assert data["tpot_s"]["p50"] == pytest.approx(expected, rel=0.1)
-    records = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text().splitlines()
-               if '"type":"request"' in x]
+    records = [
+        json.loads(x)
+        for x in (tmp_path / "r.jsonl").read_text().splitlines()
+        if '"type":"request"' in x
+    ]
     assert [r["prompt_tokens"] for r in records] == [50, 50]  # /tokenize shaping worked
 
 
 def test_twin_metrics_show_the_queue(tmp_path):
     with TwinServer(Twin(plan(), speedup=50)) as server:
-        data = bench(server.url, "--users", "40", "--prompt-tokens", "100", "--output-tokens",
-                     "1200", "--endpoint", "completions", tmp_path=tmp_path)
+        data = bench(
+            server.url,
+            "--users",
+            "40",
+            "--prompt-tokens",
+            "100",
+            "--output-tokens",
+            "1200",
+            "--endpoint",
+            "completions",
+            tmp_path=tmp_path,
+        )
         with urllib.request.urlopen(server.url + "/metrics") as response:
             after = parse_metrics(response.read().decode())
     assert data["succeeded"] == 40
@@ -61,8 +99,9 @@ def test_twin_metrics_show_the_queue(tmp_path):
 
 
 def test_twin_injects_faults(tmp_path):
-    with TwinServer(Twin(plan(), speedup=50, faults=Faults(error_rate=1.0,
-                                                            error_status=503))) as server:
+    with TwinServer(
+        Twin(plan(), speedup=50, faults=Faults(error_rate=1.0, error_status=503))
+    ) as server:
         errors = bench(server.url, "--users", "3", "--output-tokens", "5", tmp_path=tmp_path)
     assert errors["errors"] == {"http_status": 3}
     with TwinServer(Twin(plan(), speedup=50, faults=Faults(disconnect_rate=1.0))) as server:
@@ -71,12 +110,18 @@ def test_twin_injects_faults(tmp_path):
 
 
 def test_calibration_recovers_a_known_profile():
-    truth = Profile(overhead_s=0.004, bandwidth_efficiency=0.6, flops_efficiency=0.3,
-                    api_chunk_s=0.00003)
-    measured = simulate(plan(), LoadProfile("users", requests=12),
-                        WorkloadSpec(prompt_tokens=Lengths.parse("uniform:100:800", "p"),
-                                     output_tokens=Lengths.parse("uniform:50:300", "o")),
-                        step_profile=truth)[0].records
+    truth = Profile(
+        overhead_s=0.004, bandwidth_efficiency=0.6, flops_efficiency=0.3, api_chunk_s=0.00003
+    )
+    measured = simulate(
+        plan(),
+        LoadProfile("users", requests=12),
+        WorkloadSpec(
+            prompt_tokens=Lengths.parse("uniform:100:800", "p"),
+            output_tokens=Lengths.parse("uniform:50:300", "o"),
+        ),
+        step_profile=truth,
+    )[0].records
     fitted = calibrate(plan(), measured)
     assert fitted.error < 0.03 < fitted.before
     replayed = replay(plan(), measured, fitted.profile)

@@ -88,13 +88,17 @@ def calibrate(
     measured = _stats(summarize(measured_records, None, "measured"))
     base = start or build_model(result).profile
 
+    # A GPU cannot beat its datasheet; a CPU's peak is only servecap's guess, so the fitted
+    # efficiency scales that guess freely (a core with AMX multiplies bf16 far faster).
+    cap = 1.0 if result.gpu is not None else math.inf
+
     def profile_of(x: np.ndarray) -> Profile:
         overhead, bw, fl, per_token, api = (float(math.exp(v)) for v in x)
         return replace(
             base,
             overhead_s=overhead,
-            bandwidth_efficiency=min(bw, 1.0),
-            flops_efficiency=min(fl, 1.0),
+            bandwidth_efficiency=min(bw, cap),
+            flops_efficiency=min(fl, cap),
             per_token_s=per_token,
             api_chunk_s=api,
             source=f"calibrated on {len(measured_records)} requests",
