@@ -141,3 +141,30 @@ def test_the_seeds_500_users_queue_behind_a_few_running(answer, low, high):
     running = [s.running for s in steps[0].samples]
     assert low <= statistics.median(running) <= high
     assert summary["server"]["max_waiting"] > 400  # the rest wait, as the seed saw
+
+
+class _StepByStep(Simulator):
+    """The same engine without multi-step decode runs: every step scheduled on its own."""
+
+    def _decode_run(self, pool, horizon):
+        return None
+
+
+@pytest.mark.parametrize("blocks,prefix_caching", [(200, True), (120, False), (2000, True)])
+def test_decode_runs_give_exactly_the_step_by_step_result(blocks, prefix_caching):
+    rng = random.Random(blocks)
+    lengths = [(rng.randint(5, 900), rng.randint(1, 700)) for _ in range(120)]
+    config = EngineConfig(num_blocks=blocks, block_size=16, max_num_seqs=64,
+                          max_num_batched_tokens=2048, max_model_len=4096,
+                          prefix_caching=prefix_caching)
+    plan = make_plan(model="Qwen/Qwen3-0.6B", gpu="h100-sxm", vllm_version="0.24.0",
+                     settings={"max_model_len": 4096})
+    model = build_model(plan, Profile(overhead_s=0.001))
+    for profile in (LoadProfile("users", requests=120),
+                    LoadProfile("concurrency", requests=120, concurrency=24),
+                    LoadProfile("rate", requests=120, rate=30.0)):
+        fast = Simulator(config, model).run(profile, lengths, seed=5)
+        slow = _StepByStep(config, model).run(profile, lengths, seed=5)
+        assert fast.steps == slow.steps and fast.preemptions == slow.preemptions
+        assert [r.to_dict() for r in fast.records] == [r.to_dict() for r in slow.records]
+        assert [s.running for s in fast.samples] == [s.running for s in slow.samples]

@@ -232,7 +232,9 @@ class Simulator:
                 self.waiting.append(req)
             self._sample_until(self.clock, pool.held, pool.usable)
             horizon = arrivals[0][0] if arrivals else None
-            finished = self._decode_run(pool, horizon) or self.step(pool)
+            finished = self._decode_run(pool, horizon)
+            if finished is None:  # (an empty run result still ends the iteration)
+                finished = self.step(pool)
             for req in finished:
                 record = self._record(req)
                 records.append(record)
@@ -287,23 +289,30 @@ class Simulator:
         scheduled: list[tuple[SimRequest, int]] = []
         preempted = False
         i = 0
-        while i < len(self.running) and budget > 0:
-            req = self.running[i]
-            n = min(req.tokens - req.computed, budget, cfg.max_model_len - req.computed)
-            if n <= 0:
-                i += 1
-                continue
-            need = -(-(req.computed + n) // bs) - req.blocks
-            victim = None
-            while need > pool.available:
-                victim = self.running.pop()
-                self._preempt(victim, pool)
-                preempted = True
+        max_len = cfg.max_model_len
+        running = self.running
+        while i < len(running) and budget > 0:
+            req = running[i]
+            computed = req.computed
+            if req.tokens - computed == 1 and computed < max_len:
+                n = 1  # a decode: a new block only at a block boundary
+                need = 1 if computed >= req.blocks * bs else 0
+            else:
+                n = min(req.tokens - computed, budget, max_len - computed)
+                if n <= 0:
+                    i += 1
+                    continue
+                need = -(-(computed + n) // bs) - req.blocks
+            if need > 0:
+                victim = None
+                while need > pool.available:
+                    victim = running.pop()
+                    self._preempt(victim, pool)
+                    preempted = True
+                    if victim is req:
+                        break
                 if victim is req:
                     break
-            if victim is req:
-                break
-            if need > 0:
                 pool.take(need)
                 req.blocks += need
             scheduled.append((req, n))
@@ -335,25 +344,27 @@ class Simulator:
         for req, n in scheduled:
             if n == 1 and req.computed == req.tokens - 1:
                 decode += 1
+                context += req.computed + 1
+                pairs += req.computed + 1
             else:
                 prefill += n
-            context += req.computed + n
-            pairs += n * (req.computed + (n + 1) / 2)
+                context += req.computed + n
+                pairs += n * (req.computed + (n + 1) / 2)
         self.clock += self.steps.step_s(prefill, decode, context, pairs)
         self.step_count += 1
         finished: list[SimRequest] = []
-        now = self.clock
+        emitted = self.clock + cfg.stream_latency_s
         for req, n in scheduled:
             req.computed += n
             if req.computed >= req.tokens:
                 req.generated += 1
                 req.tokens += 1
-                req.chunks.append(now + self.config.stream_latency_s)
+                req.chunks.append(emitted)
                 if req.generated >= req.output:
                     finished.append(req)
         if finished:
-            done = {id(r) for r in finished}
-            self.running = [r for r in self.running if id(r) not in done]
+            done = set(finished)
+            self.running = [r for r in self.running if r not in done]
             for req in finished:
                 pool.release(req, keep_cached=False, block_size=bs)
         return finished
@@ -374,22 +385,36 @@ class Simulator:
             return None
         bs = cfg.block_size
         k = cfg.max_model_len
+        max_len = cfg.max_model_len
         for req in running:
-            if req.computed != req.tokens - 1:
+            computed = req.computed
+            if computed != req.tokens - 1:
                 return None
-            k = min(k, req.output - req.generated, cfg.max_model_len - req.computed)
+            left = req.output - req.generated
+            if left < k:
+                k = left
+            if max_len - computed < k:
+                k = max_len - computed
         if k < 2:
             return None
+
+        def blocks_for(steps: int) -> int:
+            """New blocks the running requests need for `steps` more tokens each."""
+            total = 0
+            for r in running:
+                more = -(-(r.computed + steps) // bs) - r.blocks
+                if more > 0:
+                    total += more
+            return total
+
         if self.waiting and n < cfg.max_num_seqs:
             head = self.waiting[0]
             hits = pool.hits(head, bs) if pool.prefix_caching else 0
             first = min(head.tokens - hits * bs, cfg.max_num_batched_tokens - n)
             need = -(-(hits * bs + first) // bs) - hits
-            if need <= pool.available - hits - n:  # could be admitted within the run
+            # free blocks only shrink during a run, so the first step is the head's best chance
+            if need <= pool.available - hits - blocks_for(1):
                 return None
-
-        def blocks_for(steps: int) -> int:
-            return sum(max(0, -(-(r.computed + steps) // bs) - r.blocks) for r in running)
 
         if blocks_for(k) > pool.available:
             lo, hi = 0, k  # largest step count whose new blocks still fit
@@ -416,9 +441,10 @@ class Simulator:
                 break
         if k < 2:
             return None
-        # readings taken during the run see it running, with the KV it holds by then
+        # readings taken during the run see it running, with the KV it holds by then; those
+        # due by the end of its last step are the main loop's (they see who finished)
         held_before = pool.held
-        for j, t in enumerate(times):
+        for j, t in enumerate(times[:-1]):
             if self._next_sample <= t - lat:
                 self._sample_until(t - lat, held_before + blocks_for(j + 1), pool.usable)
         new_blocks = blocks_for(k)
@@ -426,7 +452,9 @@ class Simulator:
             pool.take(new_blocks)
         finished = []
         for req in running:
-            req.blocks = max(req.blocks, -(-(req.computed + k) // bs))
+            blocks = -(-(req.computed + k) // bs)
+            if blocks > req.blocks:
+                req.blocks = blocks
             req.computed += k
             req.generated += k
             req.tokens += k
@@ -436,8 +464,8 @@ class Simulator:
         self.clock = times[-1] - lat
         self.step_count += k
         if finished:
-            done = {id(r) for r in finished}
-            self.running = [r for r in running if id(r) not in done]
+            done = set(finished)
+            self.running = [r for r in running if r not in done]
             for req in finished:
                 pool.release(req, keep_cached=False, block_size=bs)
         return finished
