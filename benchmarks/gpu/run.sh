@@ -3,7 +3,7 @@
 #
 # On the H200 (vLLM 0.24.0 from the bundle in ../shared/gpu-vllm, Qwen3-4B's real config.json,
 # --load-format dummy weights), after `bash .gpu0/unpack.sh install`:
-#   bash benchmarks/gpu/run.sh memory    # 1. memory: 0.5/10000, the refusal at 40960
+#   bash benchmarks/gpu/run.sh memory    # 1. memory: 0.5/10000, then `refusal` (at 40960)
 #   bash benchmarks/gpu/run.sh speed     # 2.+3. at 0.9: one request, then the users sweep
 #   bash benchmarks/gpu/run.sh speed05   # 2. one request at 0.5 (the seed's comparison)
 # Everything lands in $OUT: plans, vLLM logs, explain output, bench result files.
@@ -18,7 +18,7 @@ SITE=${SITE:-$HOME/vllm-site}
 MODEL=${MODEL:-$SITE/qwen3-4b}
 NAME=${NAME:-Qwen/Qwen3-4B}
 PLAN_ARGS=${PLAN_ARGS:---gpu h200 --vllm-version 0.24.0}
-VLLM_ARGS=${VLLM_ARGS:---load-format dummy}
+VLLM_ARGS=${VLLM_ARGS---load-format dummy}
 USERS=${USERS:-1,4,16,64,256}
 PORT=${PORT:-8011}
 export PYTHONPATH=src:$SITE${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
@@ -77,6 +77,9 @@ case "${1:-}" in
     serve mem-0.5 --gpu-memory-utilization 0.5 --max-model-len 10000 \
       && { explain mem-0.5; one_request single-0.5; }
     stop
+    bash "$0" refusal
+    ;;
+  refusal)
     # the plan's own smallest utilization for 40,960 tokens, minus a step: vLLM must refuse
     U=$("${SC[@]}" plan "$MODEL" $PLAN_ARGS --max-model-len 40960 --json \
       | python3 -c "import json,sys; print(round(json.load(sys.stdin)['smallest_setup']['min_gpu_memory_utilization'] - 0.01, 2))")

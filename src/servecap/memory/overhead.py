@@ -111,9 +111,14 @@ def sampler_bytes_per_logit(
     if runner == "v2":
         if version.at_least("0.33.0"):
             return 14.0
-        # Model Runner V2's dummy sampler (0.22-0.32). Its greedy path would hold only the
-        # logits (2 B), but the one public log (0.26.0, RTX 4080, Qwen2.5-7B-AWQ) shows
-        # 1.04 GiB at 256 x 152,064, i.e. 28 B: calibrated from that log until measured.
+        if not version.at_least("0.25.0"):
+            # Model Runner V2's dummy sampler in 0.22-0.24 (vllm/v1/worker/gpu/sample/
+            # sampler.py): the bf16 logits (2 B) and apply_sampling_params' fp32 copy (4 B);
+            # top-k/top-p are skipped and the Gumbel kernel keeps one value per 1,024-wide
+            # block. Measured: 0.95 GiB at 1,024 x 151,936 (H200, 0.24.0, benchmarks/gpu).
+            return 6.0
+        # 0.25-0.32: the one public log (0.26.0, RTX 4080, Qwen2.5-7B-AWQ) shows 1.04 GiB at
+        # 256 x 152,064, i.e. 28 B: calibrated from that log until measured.
         return 28.0
     if not version.at_least("0.9.0"):
         return 10.0 if flashinfer else sort
@@ -201,6 +206,9 @@ def activation_peak(
             sampler += 2 * rows * hidden * elem
         else:
             sampler += tokens * hidden * elem + (1 if runner == "v2" else 2) * rows * hidden * elem
+        if runner == "v2" and not version.at_least("0.25.0"):
+            # gumbel_sample's per-block argmax (int64) and max (fp32), 1,024 logits a block
+            sampler += rows * -(-vocab // 1024) * 12
     forward = forward_peak_bytes(spec, tokens, tp, elem)
     persistent = float(_cublas_workspace_bytes(version, gpu))
     moe = _moe_workspace_bytes(spec, tokens, tp, ep, elem)
@@ -219,12 +227,15 @@ def non_torch_bytes(version: VllmVersion, tp: int, gpu: GPU | None) -> int:
     """Non-torch memory the profile run adds (kernel modules, cuBLAS handles, NCCL buffers).
 
     Public logs: 0.13-0.14 GiB at TP 1 and 0.54-0.55 at TP 2 (H100, 0.11, llm-d); 0.06 at
-    TP 1 (RTX 4080, 0.26). Before 0.11 the start-up snapshot preceded NCCL set-up, yet the
+    TP 1 (RTX 4080, 0.26); 0.22 at TP 1 on Hopper with 0.22+ (H200, 0.24, measured by
+    benchmarks/gpu). Before 0.11 the start-up snapshot preceded NCCL set-up, yet the
     logs show less: 0.02 at TP 1 and 0.14 at TP 2 (A100, 0.10.1.1), 0.07 at TP 1 (B200,
     0.10.2), 0.21 at TP 8 (L40S, 0.10.2).
     """
     if version.era == "B":
         return int((0.04 + (0.14 if tp > 1 else 0.0)) * GiB)
+    if version.at_least("0.22.0") and gpu is not None and gpu.is_hopper:
+        return int((0.22 + (0.42 if tp > 1 else 0.0)) * GiB)
     return int((0.10 + (0.42 if tp > 1 else 0.0)) * GiB)
 
 
@@ -247,7 +258,10 @@ def cudagraph_bytes(
     largest = min(2 * limits.max_num_seqs, 512, limits.max_num_batched_tokens)
     sizes = _capture_sizes(largest)
     graphs = 2 * len(sizes)  # FULL_AND_PIECEWISE: a piecewise and a full graph per size
-    per_graph = max(1 * MiB, 0.15 * MiB * spec.num_layers)
+    # Model Runner V2's graphs cost more: 1.00 GiB for 2 x 51 graphs of Qwen3-4B's 36 layers
+    # (H200, 0.24.0, benchmarks/gpu), i.e. ~0.27 MiB per layer per graph
+    per_layer = 0.27 * MiB if model_runner(spec, version) == "v2" else 0.15 * MiB
+    per_graph = max(1 * MiB, per_layer * spec.num_layers)
     return int(forward_peak_bytes(spec, largest, tp, elem) + graphs * per_graph)
 
 
