@@ -7,7 +7,7 @@
 2. one request at utilization 0.5 and 0.9, against the GPU's bandwidth roofline;
 3. the users sweep: throughput, TTFT and TPOT percentiles, and vLLM's /metrics view;
 4. `servecap simulate` of the same workloads with the default step-time profile, then with a
-   profile that `servecap calibrate` fitted to the one-request run at 0.9.
+   profile that `servecap calibrate` fitted to the sweep's 16-user step alone.
 
 Prediction needs no GPU: it runs here, on the files the GPU run brought back.
 """
@@ -28,6 +28,7 @@ from servecap.sim.calibrate import calibrate
 from servecap.sim.simulate import simulate
 
 GiB = 1024**3
+CALIBRATION_STEP = "users=16"
 MEMORY_ROWS = (
     ("weights_gib", "weights (GiB)"),
     ("activation_peak_gib", "activation peak (GiB)"),
@@ -201,14 +202,16 @@ def prediction_section(folder: Path, model: str) -> list[str]:
         vllm_version="0.24.0",
         settings={"gpu_memory_utilization": 0.9},
     )
-    calibration = calibrate(plan, read_results([single]).records)
+    # calibrated on one step of the sweep; the other steps are predictions
+    sweep_records = read_results([sweep]).records
+    calibration = calibrate(plan, [r for r in sweep_records if r.phase == CALIBRATION_STEP])
     workload = WorkloadSpec(
         prompt_tokens=Lengths("fixed", 100), output_tokens=Lengths("fixed", 1000)
     )
     lines = [
         "## 4. Prediction: `servecap simulate`, before and after `servecap calibrate`",
         "",
-        f"Calibrated on the one-request run at 0.9 ({calibration.requests} requests): "
+        f"Calibrated on the sweep's {CALIBRATION_STEP} step ({calibration.requests} requests): "
         f"fit error {calibration.before:.1%} with the defaults, {calibration.error:.1%} fitted.",
         "",
         "| users | metric | measured | simulated, defaults | simulated, calibrated |",

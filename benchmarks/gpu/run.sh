@@ -93,7 +93,7 @@ case "${1:-}" in
   speed)
     serve mem-0.9 --gpu-memory-utilization 0.9 \
       && { explain mem-0.9; one_request single-0.9;
-           bench sweep-0.9 --sweep-users "$USERS" --warmup 8 --prompt-tokens 100 --output-tokens 1000; }
+           bench sweep-0.9 --sweep-users "$USERS" --warmup 16 --prompt-tokens 100 --output-tokens 1000; }
     stop
     ;;
   speed05)

@@ -55,7 +55,7 @@ def bench_command(
         int,
         typer.Option(
             "--warmup",
-            help="Requests sent first and left out of the statistics.",
+            help="Requests sent together first and left out of the statistics.",
             rich_help_panel=o.LOAD,
         ),
     ] = 0,

@@ -207,13 +207,15 @@ def calibrate_command(
             "flops_efficiency": p.flops_efficiency,
             "per_token_s": p.per_token_s,
             "api_chunk_s": p.api_chunk_s,
+            "request_latency_s": p.request_latency_s,
         }
     )
     out.show(
         f"fitted on {fitted.requests} requests: step overhead {p.overhead_s * 1000:.3f} ms, "
         f"bandwidth efficiency {p.bandwidth_efficiency:.2f}, compute efficiency "
         f"{p.flops_efficiency:.2f}, per token {p.per_token_s * 1e6:.2f} us, API server "
-        f"{p.api_chunk_s * 1e6:.1f} us per chunk",
+        f"{p.api_chunk_s * 1e6:.1f} us per chunk, request latency "
+        f"{p.request_latency_s * 1000:.1f} ms",
         f"RMS relative error of median TTFT, TPOT, E2E and throughput: {fitted.before:.1%} "
         f"with the defaults, {fitted.error:.1%} fitted",
         f"saved to {output}; use it with `servecap simulate --profile {output}`",

@@ -169,7 +169,7 @@ class Runner:
         phase: str = "",
         seed: int = 0,
     ) -> ClientHealth:
-        """Run warm-up requests (one by one, flagged), then the profile.
+        """Run warm-up requests (together, flagged), then the profile.
 
         Returns the client's health over this run alone (warm-up left out), so each step of
         a sweep is judged on its own.
@@ -183,8 +183,14 @@ class Runner:
                 self.endpoint, self.clock, self.on_sample, self.sample_interval_s
             )
             try:
-                for request in warmup or []:
-                    await self._send(session, request, self.clock(), phase, warmup=True)
+                # all at once: a GPU server compiles its batched kernels (vLLM's sampler for
+                # 8+ requests) on the first batch, which must not land in a measured step
+                await asyncio.gather(
+                    *(
+                        self._send(session, request, self.clock(), phase, warmup=True)
+                        for request in warmup or []
+                    )
+                )
                 monitor = asyncio.create_task(_monitor_loop(self.health, stop))
                 sampler.start()
                 await self._dispatch(session, profile, requests, phase, seed)

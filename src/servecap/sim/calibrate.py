@@ -4,7 +4,8 @@ The measured requests are replayed through the simulator at their measured send 
 their measured prompt and output lengths; a derivative-free search (Nelder-Mead on log
 parameters) then minimises the relative error of median TTFT, median TPOT, median E2E and
 output throughput. Fitted: the per-step overhead, the bandwidth and compute efficiencies,
-and a per-token cost (which dominates on CPUs).
+a per-token cost (which dominates on CPUs), the API server's cost per chunk and the latency
+before a request reaches the scheduler.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def calibrate(
     cap = 1.0 if result.gpu is not None else math.inf
 
     def profile_of(x: np.ndarray) -> Profile:
-        overhead, bw, fl, per_token, api = (float(math.exp(v)) for v in x)
+        overhead, bw, fl, per_token, api, latency = (float(math.exp(v)) for v in x)
         return replace(
             base,
             overhead_s=overhead,
@@ -101,6 +102,7 @@ def calibrate(
             flops_efficiency=min(fl, cap),
             per_token_s=per_token,
             api_chunk_s=api,
+            request_latency_s=latency,
             source=f"calibrated on {len(measured_records)} requests",
         )
 
@@ -114,6 +116,7 @@ def calibrate(
             base.flops_efficiency,
             max(base.per_token_s, 1e-6),
             max(base.api_chunk_s, 1e-6),
+            max(base.request_latency_s, 1e-5),
         ]
     )
     before = objective(x0)

@@ -221,17 +221,19 @@ class Simulator:
         records: list[RequestRecord] = []
         self._samples: list[ServerSample] = []
         self._next_sample = 0.0
+        # a request reaches the scheduler this long after it was sent (HTTP, tokenizing)
+        latency = self.steps.profile.request_latency_s
         while arrivals or self.waiting or self.running:
             # admit every arrival that is due
             if not self.waiting and not self.running and arrivals:
-                self.clock = max(self.clock, arrivals[0][0])
-            while arrivals and arrivals[0][0] <= self.clock:
+                self.clock = max(self.clock, arrivals[0][0] + latency)
+            while arrivals and arrivals[0][0] + latency <= self.clock:
                 t, _, i = heapq.heappop(arrivals)
                 prompt, output = lengths[i]
                 req = SimRequest(i, prompt, output, t)
                 self.waiting.append(req)
             self._sample_until(self.clock, pool.held, pool.usable)
-            horizon = arrivals[0][0] if arrivals else None
+            horizon = arrivals[0][0] + latency if arrivals else None
             finished = self._decode_run(pool, horizon)
             if finished is None:  # (an empty run result still ends the iteration)
                 finished = self.step(pool)

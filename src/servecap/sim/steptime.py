@@ -39,6 +39,9 @@ class Profile:
     flops_efficiency: float = DEFAULT_FLOPS_EFFICIENCY
     per_token_s: float = 0.0  # CPU-style per-token cost beyond the roofline
     api_chunk_s: float = 0.00002  # the API server's serial work per streamed chunk
+    # from sending a request to the scheduler seeing it: HTTP, tokenizing. The H200 run
+    # (benchmarks/gpu) measured 15-22 ms TTFT for 100-token prompts whose prefill takes ~5 ms.
+    request_latency_s: float = 0.010
     source: str = "defaults"
 
     def save(self, path: Path) -> None:
