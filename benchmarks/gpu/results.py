@@ -9,7 +9,8 @@
 4. `servecap simulate` of the same workloads with the default step-time profile, then with a
    profile that `servecap calibrate` fitted to the sweep's 16-user step alone.
 
-Prediction needs no GPU: it runs here, on the files the GPU run brought back.
+Prediction needs no GPU: it runs here, on the files the GPU run brought back. RESULTS.md's
+closing "What this run found" is written by hand below the generated tables.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """servecap bench agrees with GuideLLM and `vllm bench serve` on one real vLLM server.
 
-The three tools run one after another, twice (S V G S V G), against the same server with the
+The three tools run one after another, twice (S V G S V G; up to four times while the averages
+disagree, every round counting), against the same server with the
 same workload: 24 requests, 4 streams in a closed loop, 64-token random prompts on
 /v1/completions (no chat template, so every tool sends exactly the prompt it built), 64 output
 tokens forced with ignore_eos. benchmarks/peers.py maps their results onto one set of names
@@ -50,6 +51,7 @@ import peers
 
 WORKLOAD = peers.Workload(requests=24, prompt_tokens=64, output_tokens=64, concurrency=4)
 ROUNDS = 2
+MAX_ROUNDS = 4
 
 # key: (relative tolerance against the peer's value, absolute floor in the key's unit)
 TOLERANCES = {
@@ -84,7 +86,8 @@ def test_ttft_tpot_and_throughput_agree_with_guidellm_and_vllm_bench(
     peers.run_servecap(url, model, dataclasses.replace(WORKLOAD, requests=8), tmp_path / "warm")
 
     runs: dict[str, list[dict[str, Any]]] = {"servecap": [], "vllm": [], "guidellm": []}
-    for i in range(ROUNDS):
+
+    def one_round(i: int) -> None:
         runs["servecap"].append(peers.run_servecap(url, model, WORKLOAD, tmp_path / f"s{i}"))
         vllm_python = vllm_install.python
         runs["vllm"].append(
@@ -93,8 +96,18 @@ def test_ttft_tpot_and_throughput_agree_with_guidellm_and_vllm_bench(
         runs["guidellm"].append(
             peers.run_guidellm(url, model, WORKLOAD, tmp_path / f"g{i}", python=peers_python)
         )
+
+    for i in range(ROUNDS):
+        one_round(i)
+    misses = _misses(runs)
+    # a round disturbed by the shared machine moves one tool by 20-40% (see above): while the
+    # averages disagree, add a round (every round counts), up to MAX_ROUNDS
+    while misses and len(runs["servecap"]) < MAX_ROUNDS:
+        one_round(len(runs["servecap"]))
+        misses = _misses(runs)
+    rounds = len(runs["servecap"])
     table = "\n\n".join(
-        f"round {i}:\n" + peers.show([runs[t][i] for t in runs]) for i in range(ROUNDS)
+        f"round {i}:\n" + peers.show([runs[t][i] for t in runs]) for i in range(rounds)
     )
     print(table)
 
@@ -106,7 +119,11 @@ def test_ttft_tpot_and_throughput_agree_with_guidellm_and_vllm_bench(
             expected = WORKLOAD.requests * WORKLOAD.output_tokens
             assert r["output_tokens_total"] == expected, f"{r['tool']}\n{table}"
             assert r["tpot_p50_s"] > 0.001, f"{r['tool']}: the server did not stream\n{table}"
+    assert not misses, "\n".join(misses) + "\n\n" + table
 
+
+def _misses(runs: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Where servecap's averages over all rounds lie outside TOLERANCES of a peer's."""
     servecap = _average(runs["servecap"])
     misses = []
     for name in ("vllm", "guidellm"):
@@ -119,4 +136,4 @@ def test_ttft_tpot_and_throughput_agree_with_guidellm_and_vllm_bench(
                     f"{key}: servecap {ours:.4g} vs {peer['tool']} {theirs:.4g} "
                     f"(allowed +-{allowed:.3g})"
                 )
-    assert not misses, "\n".join(misses) + "\n\n" + table
+    return misses
