@@ -3,9 +3,9 @@
 The measured requests are replayed through the simulator at their measured send times, with
 their measured prompt and output lengths; a derivative-free search (Nelder-Mead on log
 parameters) then minimises the relative error of median TTFT, median TPOT, median E2E and
-output throughput. Fitted: the per-step overhead, the bandwidth and compute efficiencies,
-a per-token cost (which dominates on CPUs), the API server's cost per chunk and the latency
-before a request reaches the scheduler.
+output throughput. Fitted: the per-step overhead, the compute efficiency (and, on a GPU, the
+bandwidth efficiency), the API server's cost per chunk and the latency before a request
+reaches the scheduler.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def calibrate(
     start: Profile | None = None,
     iterations: int = 300,
 ) -> Calibration:
-    """Fit overhead, efficiencies and per-token cost to measured requests."""
+    """Fit the step overhead, efficiencies, API-server cost and request latency."""
     measured_records = _measured(records)
     measured = _stats(summarize(measured_records, None, "measured"))
     base = start or build_model(result).profile
@@ -92,33 +92,24 @@ def calibrate(
     # A GPU cannot beat its datasheet; a CPU's peak is only servecap's guess, so the fitted
     # efficiency scales that guess freely (a core with AMX multiplies bf16 far faster).
     cap = 1.0 if result.gpu is not None else math.inf
+    # Only parameters the measurements can tell apart: a per-token cost would duplicate the
+    # compute term, and on a CPU the weights' read time is per step, like the overhead.
+    fitted = ["overhead_s", "flops_efficiency", "api_chunk_s", "request_latency_s"]
+    if result.gpu is not None:
+        fitted.insert(1, "bandwidth_efficiency")
+    capped = {"bandwidth_efficiency", "flops_efficiency"}
 
     def profile_of(x: np.ndarray) -> Profile:
-        overhead, bw, fl, per_token, api, latency = (float(math.exp(v)) for v in x)
-        return replace(
-            base,
-            overhead_s=overhead,
-            bandwidth_efficiency=min(bw, cap),
-            flops_efficiency=min(fl, cap),
-            per_token_s=per_token,
-            api_chunk_s=api,
-            request_latency_s=latency,
-            source=f"calibrated on {len(measured_records)} requests",
-        )
+        values = {
+            name: min(float(math.exp(v)), cap) if name in capped else float(math.exp(v))
+            for name, v in zip(fitted, x, strict=True)
+        }
+        return replace(base, **values, source=f"calibrated on {len(measured_records)} requests")
 
     def objective(x: np.ndarray) -> float:
         return _error(measured, _stats(replay(result, measured_records, profile_of(x))))
 
-    x0 = np.log(
-        [
-            max(base.overhead_s, 1e-5),
-            base.bandwidth_efficiency,
-            base.flops_efficiency,
-            max(base.per_token_s, 1e-6),
-            max(base.api_chunk_s, 1e-6),
-            max(base.request_latency_s, 1e-5),
-        ]
-    )
+    x0 = np.log([max(float(getattr(base, name)), 1e-5) for name in fitted])
     before = objective(x0)
     best, best_value = _nelder_mead(objective, x0, iterations)
     return Calibration(profile_of(best), best_value, before, len(measured_records))
