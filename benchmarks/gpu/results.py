@@ -24,7 +24,7 @@ from servecap import make_plan
 from servecap.loadtest.results import read_results
 from servecap.loadtest.runner import LoadProfile
 from servecap.loadtest.workload import Lengths, WorkloadSpec
-from servecap.report.bench_summary import summarize
+from servecap.report.bench_summary import step_summary, summarize
 from servecap.sim.calibrate import calibrate
 from servecap.sim.simulate import simulate
 
@@ -186,9 +186,7 @@ def _phases(data: Any) -> list[tuple[str, dict[str, Any]]]:
     out = []
     for phase in phases:
         records = [r for r in data.records if r.phase == phase]
-        first, last = records[0].send_s, max((r.end_s or r.send_s) for r in records)
-        samples = [s for s in data.samples if first <= s.time_s <= last]
-        out.append((phase, summarize(records, samples)))
+        out.append((phase, step_summary(records, data.samples, "users")))
     return out
 
 
@@ -204,8 +202,8 @@ def prediction_section(folder: Path, model: str) -> list[str]:
         settings={"gpu_memory_utilization": 0.9},
     )
     # calibrated on one step of the sweep; the other steps are predictions
-    sweep_records = read_results([sweep]).records
-    calibration = calibrate(plan, [r for r in sweep_records if r.phase == CALIBRATION_STEP])
+    sweep_run = read_results([sweep])
+    calibration = calibrate(plan, [r for r in sweep_run.records if r.phase == CALIBRATION_STEP])
     workload = WorkloadSpec(
         prompt_tokens=Lengths("fixed", 100), output_tokens=Lengths("fixed", 1000)
     )
@@ -218,7 +216,7 @@ def prediction_section(folder: Path, model: str) -> list[str]:
         "| users | metric | measured | simulated, defaults | simulated, calibrated |",
         "|---:|---|---:|---:|---:|",
     ]
-    for phase, measured in _phases(read_results([sweep])):
+    for phase, measured in _phases(sweep_run):
         users = int(phase.split("=")[1])
         profile = LoadProfile("users", requests=users)
         default = simulate(plan, profile, workload)[0].summary

@@ -17,6 +17,18 @@ from helpers import run_cli
 from servecap.tinymodel import write_tiny_model
 from servecap.vllm.launcher import LaunchSpec, Stopped, VllmInstall, stop_on_signals
 
+# The tiny model on vLLM's CPU backend, with this interpreter (no vLLM) as "vLLM's python".
+TINY_ON_CPU = (
+    "--device",
+    "cpu",
+    "--kv-cache-space-gib",
+    "1",
+    "--max-model-len",
+    "1024",
+    "--vllm-python",
+    sys.executable,
+)
+
 # A python that looks like a vLLM install to `serve`: it answers the probe, records how it was
 # started, logs a CPU start-up and serves /health until it is stopped.
 FAKE_VLLM = """#!PYTHON
@@ -69,14 +81,7 @@ def test_without_vllm_it_prints_the_plan_and_how_to_install(tmp_path):
     result = run_cli(
         "serve",
         str(model),
-        "--device",
-        "cpu",
-        "--kv-cache-space-gib",
-        "1",
-        "--max-model-len",
-        "1024",
-        "--vllm-python",
-        sys.executable,
+        *TINY_ON_CPU,
     )
     assert result.code == 2
     assert "KV cache size" in result.stdout
@@ -95,14 +100,7 @@ def test_dry_run_prints_the_command_without_vllm_installed(tmp_path):
     result = run_cli(
         "serve",
         str(model),
-        "--device",
-        "cpu",
-        "--kv-cache-space-gib",
-        "1",
-        "--max-model-len",
-        "1024",
-        "--vllm-python",
-        sys.executable,
+        *TINY_ON_CPU,
         "--api-key",
         "sekrit",
         "--dry-run",
