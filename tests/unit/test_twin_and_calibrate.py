@@ -78,9 +78,12 @@ def test_twin_streams_at_the_simulated_speed(tmp_path):
 
 
 def test_twin_metrics_show_the_queue(tmp_path):
-    with TwinServer(Twin(plan(), speedup=50)) as server:
+    # 40 x 1,300 tokens is three times the 17,440-token KV cache, so requests must wait
+    with TwinServer(Twin(plan(), speedup=20)) as server:
         data = bench(
             server.url,
+            "--metrics-interval",
+            "0.05",
             "--users",
             "40",
             "--prompt-tokens",

@@ -98,6 +98,10 @@ def bench_command(
     ] = None,
     metric_names: o.MetricNames = "servecap",
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 600,
+    metrics_interval: Annotated[
+        float,
+        typer.Option("--metrics-interval", help="Seconds between reads of the server's /metrics."),
+    ] = 0.5,
     seed: o.Seed = 0,
     json_out: o.Json = False,
 ) -> None:
@@ -117,7 +121,7 @@ def bench_command(
         raise InvalidValueError(
             f"unknown --metric-names {metric_names!r}", "use servecap, vllm, guidellm or aiperf"
         )
-    loadopts.positive(timeout=timeout)
+    loadopts.positive(timeout=timeout, metrics_interval=metrics_interval)
     if warmup < 0:
         raise InvalidValueError(f"--warmup must not be negative, not {warmup}", "give 0 or more")
     workload = loadopts.workload_spec(
@@ -143,6 +147,7 @@ def bench_command(
         slos=loadopts.slos(slo),
         output=output or Path(f"servecap-bench-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"),
         timeout_s=timeout,
+        sample_interval_s=metrics_interval,
         seed=seed,
     )
     out = Output(json_mode=json_out)
