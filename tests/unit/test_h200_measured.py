@@ -15,7 +15,14 @@ CONFIG = str(FIXTURES / "configs" / "qwen3-4b.json")
 def test_the_plan_matches_the_h200_log(log, utilization):
     path = FIXTURES / "logs" / f"h200-qwen3-4b-v0.24-{log}.log"
     data = run_cli(
-        "explain", str(path), "--gpu", "h200", "--vllm-version", "0.24.0", "--model", CONFIG,
+        "explain",
+        str(path),
+        "--gpu",
+        "h200",
+        "--vllm-version",
+        "0.24.0",
+        "--model",
+        CONFIG,
         "--json",
     ).json()
     plan = data["prediction"]

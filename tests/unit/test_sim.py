@@ -154,15 +154,26 @@ class _StepByStep(Simulator):
 def test_decode_runs_give_exactly_the_step_by_step_result(blocks, prefix_caching):
     rng = random.Random(blocks)
     lengths = [(rng.randint(5, 900), rng.randint(1, 700)) for _ in range(120)]
-    config = EngineConfig(num_blocks=blocks, block_size=16, max_num_seqs=64,
-                          max_num_batched_tokens=2048, max_model_len=4096,
-                          prefix_caching=prefix_caching)
-    plan = make_plan(model="Qwen/Qwen3-0.6B", gpu="h100-sxm", vllm_version="0.24.0",
-                     settings={"max_model_len": 4096})
+    config = EngineConfig(
+        num_blocks=blocks,
+        block_size=16,
+        max_num_seqs=64,
+        max_num_batched_tokens=2048,
+        max_model_len=4096,
+        prefix_caching=prefix_caching,
+    )
+    plan = make_plan(
+        model="Qwen/Qwen3-0.6B",
+        gpu="h100-sxm",
+        vllm_version="0.24.0",
+        settings={"max_model_len": 4096},
+    )
     model = build_model(plan, Profile(overhead_s=0.001))
-    for profile in (LoadProfile("users", requests=120),
-                    LoadProfile("concurrency", requests=120, concurrency=24),
-                    LoadProfile("rate", requests=120, rate=30.0)):
+    for profile in (
+        LoadProfile("users", requests=120),
+        LoadProfile("concurrency", requests=120, concurrency=24),
+        LoadProfile("rate", requests=120, rate=30.0),
+    ):
         fast = Simulator(config, model).run(profile, lengths, seed=5)
         slow = _StepByStep(config, model).run(profile, lengths, seed=5)
         assert fast.steps == slow.steps and fast.preemptions == slow.preemptions

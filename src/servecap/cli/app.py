@@ -20,13 +20,28 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from . import bench, explain, gpus, models, plan, report, serve, simulate, tinymodel, twin
+    from . import (
+        advise,
+        bench,
+        demo,
+        explain,
+        gpus,
+        models,
+        plan,
+        report,
+        serve,
+        simulate,
+        tinymodel,
+        twin,
+    )
 
+    demo.register(app)
     plan.register(app)
     serve.register(app)
     explain.register(app)
     bench.register(app)
     simulate.register(app)
+    advise.register(app)
     twin.register(app)
     report.register(app)
     tinymodel.register(app)
@@ -43,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the CLI; user mistakes become one line on stderr and exit code 2."""
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, standalone_mode=False, prog_name="servecap")
     except InputError as exc:
         if os.environ.get("SERVECAP_DEBUG"):
             raise

@@ -16,7 +16,8 @@ def register(app: typer.Typer) -> None:
         help="Summarise result files from `servecap bench` (also "
         "partial ones, and several load generators' files merged).\n\nExample:\n\n"
         "  servecap report run.jsonl other-machine.jsonl --slo ttft_p95=2s\n\n"
-        "  servecap report measured.jsonl --vs simulated.jsonl   # a simulation beside a run",
+        "  servecap report measured.jsonl --vs simulated.jsonl   # a simulation beside a run\n\n"
+        "  servecap report run.jsonl --html report.html   # also plan --json, advise, demo files",
     )(report_command)
 
 
@@ -33,8 +34,19 @@ def report_command(
             "with the differences.",
         ),
     ] = None,
+    html_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            help="Write a self-contained HTML report with charts instead (also reads a saved "
+            "`plan --json`, an `advise` or a `demo` result).",
+        ),
+    ] = None,
     json_out: o.Json = False,
 ) -> None:
+    if html_out is not None:
+        _write_html(results, vs, slo or [], html_out, json_out)
+        return
     from ..loadtest.bench import StepResult, capacity_sentence
     from ..loadtest.results import read_results
     from ..loadtest.slo import parse_slo
@@ -90,6 +102,22 @@ def report_command(
         out.show(compare_table(comparison.rows, "this run", label), "")
         if any(p.measured_running is not None for p in comparison.course):
             out.show(course_table(comparison.course, "this run", label))
+
+
+def _write_html(
+    results: list[Path], vs: Path | None, slo: list[str], path: Path, json_out: bool
+) -> None:
+    from rich.text import Text
+
+    from ..loadtest.slo import parse_slo
+    from ..report.html import render_html
+    from .output import Output
+
+    slos = [parse_slo(s) for s in slo] or None
+    path.write_text(render_html(results, vs, slos), encoding="utf-8")
+    out = Output(json_mode=json_out)
+    out.data({"html": str(path)})
+    out.show(Text(f"HTML report: {path}"))
 
 
 def _phase_load(phase: str) -> float:

@@ -379,9 +379,15 @@ def plan(
 
     def fit_check_bytes(st: StagePlan) -> int:
         """The KV memory vLLM's start-up check compares a request against."""
+        available = st.available_bytes
+        override = config.num_gpu_blocks_override
+        # vllm/v1/core/kv_cache_utils.py get_kv_cache_configs: the override replaces the
+        # profiled memory before the check (0.21+), and the null block is held back (0.29+)
+        if override is not None and version.override_sets_fit_check_memory:
+            available = override * st.layout.bytes_per_block
         if version.reserves_null_block_in_fit_check and st.layout.bytes_per_block:
-            return st.available_bytes - st.layout.bytes_per_block
-        return st.available_bytes
+            return available - st.layout.bytes_per_block
+        return available
 
     for st in stages:
         check_memory = fit_check_bytes(st)

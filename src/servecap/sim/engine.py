@@ -288,11 +288,16 @@ class Simulator:
         cfg = self.config
         bs = cfg.block_size
         budget = cfg.max_num_batched_tokens
-        scheduled: list[tuple[SimRequest, int]] = []
+        decodes: list[SimRequest] = []  # one token each: the common case, kept lean
+        chunks: list[tuple[SimRequest, int]] = []  # prefill chunks (and re-admitted decodes)
         preempted = False
         i = 0
         max_len = cfg.max_model_len
         running = self.running
+        # the step's shape, summed as requests are scheduled (preemption only pops requests
+        # not yet scheduled, from the end of the running list)
+        prefill = decode = context = decode_context = 0
+        pairs = 0.0
         while i < len(running) and budget > 0:
             req = running[i]
             computed = req.computed
@@ -317,9 +322,19 @@ class Simulator:
                     break
                 pool.take(need)
                 req.blocks += need
-            scheduled.append((req, n))
+            if n == 1 and computed == req.tokens - 1:
+                decodes.append(req)
+                decode += 1
+                decode_context += computed + 1
+            else:
+                chunks.append((req, n))
+                prefill += n
+                context += computed + n
+                pairs += n * (computed + (n + 1) / 2)
             budget -= n
             i += 1
+        context += decode_context
+        pairs += decode_context  # a decode attends over its whole context once
         if not preempted:
             while budget > 0 and self.waiting and len(self.running) < cfg.max_num_seqs:
                 req = self.waiting[0]
@@ -335,28 +350,33 @@ class Simulator:
                     req.blocks += need
                 self.waiting.popleft()
                 self.running.append(req)
-                scheduled.append((req, n))
+                chunks.append((req, n))
+                computed = req.computed
+                if n == 1 and computed == req.tokens - 1:
+                    decode += 1
+                    context += computed + 1
+                    pairs += computed + 1
+                else:
+                    prefill += n
+                    context += computed + n
+                    pairs += n * (computed + (n + 1) / 2)
                 budget -= n
-        if not scheduled:
+        if not decodes and not chunks:
             if self.waiting and not self.running:
                 raise RuntimeError("a waiting request can never fit the KV cache")
             return []
-        prefill = decode = context = 0
-        pairs = 0.0
-        for req, n in scheduled:
-            if n == 1 and req.computed == req.tokens - 1:
-                decode += 1
-                context += req.computed + 1
-                pairs += req.computed + 1
-            else:
-                prefill += n
-                context += req.computed + n
-                pairs += n * (req.computed + (n + 1) / 2)
         self.clock += self.steps.step_s(prefill, decode, context, pairs)
         self.step_count += 1
         finished: list[SimRequest] = []
         emitted = self.clock + cfg.stream_latency_s
-        for req, n in scheduled:
+        for req in decodes:
+            req.computed += 1
+            req.generated += 1
+            req.tokens += 1
+            req.chunks.append(emitted)
+            if req.generated >= req.output:
+                finished.append(req)
+        for req, n in chunks:
             req.computed += n
             if req.computed >= req.tokens:
                 req.generated += 1
@@ -384,6 +404,9 @@ class Simulator:
         running = self.running
         n = len(running)
         if n == 0 or n > cfg.max_num_batched_tokens:
+            return None
+        last = running[-1]  # newly admitted requests join at the end: check it first
+        if last.computed != last.tokens - 1:
             return None
         bs = cfg.block_size
         k = cfg.max_model_len

@@ -72,6 +72,11 @@ class VllmVersion:
         return self.at_least("0.8.3")
 
     @property
+    def override_sets_fit_check_memory(self) -> bool:
+        """--num-gpu-blocks-override replaces the profiled KV memory before the fit check."""
+        return self.at_least("0.21.0")  # absent in 0.20.0's kv_cache_utils.py
+
+    @property
     def reserves_null_block_in_fit_check(self) -> bool:
         return self.at_least("0.29.0")
 
