@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 from helpers import run_cli
-from servecap.tinymodel import TinyModel, write_tiny_model
+from servecap.tinymodel import write_tiny_model
+from vllm_servers import WIDE
 
 
 def test_demo_on_real_vllm(tmp_path, vllm_install):
-    model = write_tiny_model(tmp_path / "tiny", TinyModel())
+    # WIDE decodes slowly enough (~11 ms a step) that all 8 users are in before any finishes
+    model = write_tiny_model(tmp_path / "tiny", WIDE)
     out = tmp_path / "demo"
     result = run_cli(
         "demo",
