@@ -37,6 +37,9 @@ def test_client_bound_rule():
     assert not client_bound(0.005, 0.010)  # at the limits: still keeping up
     assert client_bound(0.0051, 0.0)  # the loop woke late: stream timings include it
     assert client_bound(0.0, 0.0101)  # requests left late: less load than asked
+    # users "at once" were all sent before the first answer ended (0.5 s): still at once
+    assert not client_bound(0.0, 0.3, dispatch_limit_s=0.5)
+    assert client_bound(0.0, 0.6, dispatch_limit_s=0.5)
     assert ClientHealth(loop_lags=[0.02] * 10).to_dict()["client_bound"] is True
     assert ClientHealth(loop_lags=[0.0005] * 10, dispatch_lags=[0.001]).to_dict() == {
         "loop_lag_p50_ms": 0.5,
@@ -97,3 +100,17 @@ def test_sweep_stops_when_throughput_stalls_while_requests_queue():
     assert _saturated(one, _step("users=2", 300.0, 0.0, failed=3)) == (
         "stopped at users=2: most requests failed"
     )
+
+
+def test_users_at_once_are_judged_against_the_first_answer():
+    # 30 users whose answers take ~0.2 s: sending all of them takes the client a few ms,
+    # which is "at once" for the seed's barrier, not a client bottleneck
+    script = Script(ttft_s=0.05, gap_s=0.01, tokens=15)
+    with FakeServer(script) as server:
+        records: list = []
+        runner = Runner(Endpoint(server.url, "fake-model"), on_record=records.append)
+        health = asyncio.run(runner.run(LoadProfile("users", requests=30), _requests(30)))
+    first_end = min(r.end_s for r in records)
+    assert health.dispatch_limit_s == pytest.approx(first_end - min(r.scheduled_s for r in records))
+    assert health.dispatch_limit_s > 0.1
+    assert health.to_dict()["client_bound"] is False

@@ -68,6 +68,7 @@ class ClientHealth:
 
     loop_lags: list[float] = field(default_factory=list)
     dispatch_lags: list[float] = field(default_factory=list)
+    dispatch_limit_s: float = 0.010
 
     def to_dict(self) -> dict[str, float | bool | None]:
         from ..report.stats import percentile
@@ -79,18 +80,23 @@ class ClientHealth:
             "loop_lag_p99_ms": _ms(loop_p99),
             "loop_lag_max_ms": _ms(max(self.loop_lags) if self.loop_lags else None),
             "dispatch_lag_p95_ms": _ms(dispatch_p95),
-            "client_bound": client_bound(loop_p99, dispatch_p95),
+            "client_bound": client_bound(loop_p99, dispatch_p95, self.dispatch_limit_s),
         }
 
 
-def client_bound(loop_lag_p99_s: float | None, dispatch_lag_p95_s: float | None) -> bool:
+def client_bound(
+    loop_lag_p99_s: float | None,
+    dispatch_lag_p95_s: float | None,
+    dispatch_limit_s: float = 0.010,
+) -> bool:
     """Whether the load generator, not the server, set the pace.
 
     A loop that wakes more than 5 ms late (p99) delays reading every stream, so chunk times
     and TTFT include the client's own delay; requests sent more than 10 ms after their
-    scheduled time (p95) mean the offered load was lower than asked.
+    scheduled time (p95) mean the offered load was lower than asked. N users "at once" only
+    need to be sent before the first answer ends, so their limit is that time when longer.
     """
-    return (loop_lag_p99_s or 0) > 0.005 or (dispatch_lag_p95_s or 0) > 0.010
+    return (loop_lag_p99_s or 0) > 0.005 or (dispatch_lag_p95_s or 0) > dispatch_limit_s
 
 
 def _ms(value: float | None) -> float | None:
@@ -221,7 +227,10 @@ class Runner:
                 await self._send(session, request, self.clock(), phase)
         elif profile.mode == "users":
             now = self.clock()  # all users start together, like the seed's barrier
-            await asyncio.gather(*(self._send(session, r, now, phase) for r in requests))
+            records = await asyncio.gather(*(self._send(session, r, now, phase) for r in requests))
+            ends = [r.end_s for r in records if r.end_s is not None]
+            if ends:
+                self.health.dispatch_limit_s = max(0.010, min(ends) - now)
         elif profile.mode == "concurrency":
             await self._closed_loop(session, profile, requests, phase, deadline)
         else:
