@@ -9,6 +9,7 @@ import pytest
 
 from helpers import run_cli
 from servecap import make_plan
+from servecap.demo import SEED_VLLM_VERSION
 from servecap.loadtest.results import read_results
 
 
@@ -22,7 +23,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str, Path]:
 
 def _plan(utilization: float, max_model_len: int | None):
     settings = {"gpu_memory_utilization": utilization, "max_model_len": max_model_len}
-    return make_plan(model="Qwen/Qwen3-4B", gpu="rtx-4090", settings=settings)
+    return make_plan(
+        model="Qwen/Qwen3-4B", gpu="rtx-4090", vllm_version=SEED_VLLM_VERSION, settings=settings
+    )
 
 
 def test_four_answers_in_order(demo):
@@ -41,6 +44,7 @@ def test_memory_answer_is_the_plans(demo):
     text = data["answers"][0]["answer"]
     assert f"{default['kv_cache_tokens']:,} tokens" in text
     assert f"defaults to {default['gpu_memory_utilization']}" in text
+    assert default["gpu_memory_utilization"] == 0.9  # the seed's "why 90%"
     low = _plan(0.5, 10_000)
     assert f"still hold {low.kv_cache_tokens:,} tokens" in text
 

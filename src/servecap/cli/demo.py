@@ -33,7 +33,15 @@ def demo_command(
     model: Annotated[str, typer.Option("--model", "-m", help="Model to demo.")] = "Qwen/Qwen3-4B",
     gpu: o.Gpu = "rtx-4090",
     device: o.Device = "cuda",
-    vllm_version: o.VllmVersionOpt = None,
+    vllm_version: Annotated[
+        str | None,
+        typer.Option(
+            "--vllm-version",
+            help="vLLM release to plan for [default: 0.8.5, the seed's; engine vllm: the one "
+            "installed].",
+            rich_help_panel=o.VLLM,
+        ),
+    ] = None,
     engine: Annotated[
         str, typer.Option("--engine", help="twin (simulated, no GPU) or vllm (real vLLM).")
     ] = "twin",
