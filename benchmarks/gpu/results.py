@@ -27,8 +27,8 @@ from servecap.loadtest.workload import Lengths, WorkloadSpec
 from servecap.report.bench_summary import step_summary, summarize
 from servecap.sim.calibrate import calibrate
 from servecap.sim.simulate import simulate
+from servecap.units import GiB
 
-GiB = 1024**3
 CALIBRATION_STEP = "users=16"
 MEMORY_ROWS = (
     ("weights_gib", "weights (GiB)"),

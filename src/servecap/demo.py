@@ -211,12 +211,9 @@ def _bench(
 
 def _preemptions(url: str) -> float | None:
     """vLLM's preemption counter, read once."""
-    import urllib.request
+    from .vllm.metrics import fetch_metrics
 
-    from .vllm.metrics import parse_metrics
-
-    with urllib.request.urlopen(url + "/metrics", timeout=30) as response:
-        return parse_metrics(response.read().decode()).preemptions
+    return fetch_metrics(url + "/metrics", timeout=30).preemptions
 
 
 def run_demo(config: DemoConfig, progress: Progress | None = None) -> DemoResult:
@@ -244,7 +241,8 @@ def run_demo(config: DemoConfig, progress: Progress | None = None) -> DemoResult
         (f"{d.low_label}, {long_context:,} tokens", long),
     ]
     answers = [_memory_answer(default, low), _minimum_answer(long, low)]
-    runs: list[tuple[str, Path, dict[str, Any]]] = []
+    single_runs: list[tuple[str, Path, dict[str, Any]]] = []
+    user_runs: list[tuple[str, Path, dict[str, Any]]] = []
     single = WorkloadSpec(
         source="seed",
         output_tokens=Lengths("fixed", config.single_output_tokens),
@@ -268,7 +266,7 @@ def run_demo(config: DemoConfig, progress: Progress | None = None) -> DemoResult
                 config.seed,
                 warmup=1,
             )
-            runs.append((f"one request, {label}", path, summary))
+            single_runs.append((f"one request, {label}", path, summary))
             speeds.append((label, p, summary, log))
             if p is low and config.engine == "vllm":
                 for n in config.users:
@@ -283,7 +281,7 @@ def run_demo(config: DemoConfig, progress: Progress | None = None) -> DemoResult
                     after = _preemptions(url)
                     if before is not None and after is not None:
                         summary["preemptions_total"] = after - before
-                    runs.append((f"{n} users, {label}", path, summary))
+                    user_runs.append((f"{n} users, {label}", path, summary))
     answers.append(_speed_answer(speeds, config))
     logged = _logged_sentence(speeds)
     if logged:
@@ -301,10 +299,9 @@ def run_demo(config: DemoConfig, progress: Progress | None = None) -> DemoResult
                 output=path,
                 seed=config.seed,
             )[0]
-            runs.append((f"{n} users, {d.low_label} (simulated)", path, step.summary))
-    user_runs = [r for r in runs if " users, " in r[0]]
+            user_runs.append((f"{n} users, {d.low_label} (simulated)", path, step.summary))
     answers.append(_users_answer(low, user_runs, config))
-    result = DemoResult(config, answers, plans, runs, out / "demo.json")
+    result = DemoResult(config, answers, plans, single_runs + user_runs, out / "demo.json")
     result.path.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result
 

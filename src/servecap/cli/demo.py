@@ -70,6 +70,7 @@ def demo_command(
 ) -> None:
     from ..demo import DemoConfig, run_demo
     from ..loadtest.workload import Lengths
+    from ..vllm.launcher import ServerError
     from . import loadopts
     from .output import Output
 
@@ -88,8 +89,6 @@ def demo_command(
         num_gpu_blocks_override=num_gpu_blocks_override,
         vllm_python=vllm_python,
     )
-    from ..vllm.launcher import ServerError
-
     out = Output(json_mode=json_out)
     try:
         result = run_demo(config, out.status)

@@ -14,14 +14,13 @@ import random
 import threading
 import time
 import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
 
 from ..errors import InvalidValueError
-from ..vllm.metrics import ServerSample, parse_metrics
+from ..vllm.metrics import ServerSample, fetch_metrics
 from .client import Clock, Endpoint, build_payload, stream_request
 from .records import RequestRecord
 from .workload import PreparedRequest
@@ -136,10 +135,7 @@ class MetricsSampler(threading.Thread):
         while not self.stop_event.is_set():
             started = time.monotonic()
             try:
-                request = urllib.request.Request(self.url, headers=self.headers)
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    text = response.read().decode("utf-8", errors="replace")
-                self.on_sample(parse_metrics(text, self.clock()))
+                self.on_sample(fetch_metrics(self.url, self.headers, clock=self.clock))
             except urllib.error.HTTPError:
                 return  # no /metrics: not a vLLM server, no server view
             except (urllib.error.URLError, OSError, ValueError):

@@ -294,10 +294,9 @@ class Simulator:
         i = 0
         max_len = cfg.max_model_len
         running = self.running
-        # the step's shape, summed as requests are scheduled (preemption only pops requests
-        # not yet scheduled, from the end of the running list)
-        prefill = decode = context = decode_context = 0
-        pairs = 0.0
+        # decodes' context is summed as they are scheduled (preemption only pops requests not
+        # yet scheduled, from the end of the running list)
+        decode_context = 0
         while i < len(running) and budget > 0:
             req = running[i]
             computed = req.computed
@@ -324,17 +323,11 @@ class Simulator:
                 req.blocks += need
             if n == 1 and computed == req.tokens - 1:
                 decodes.append(req)
-                decode += 1
                 decode_context += computed + 1
             else:
                 chunks.append((req, n))
-                prefill += n
-                context += computed + n
-                pairs += n * (computed + (n + 1) / 2)
             budget -= n
             i += 1
-        context += decode_context
-        pairs += decode_context  # a decode attends over its whole context once
         if not preempted:
             while budget > 0 and self.waiting and len(self.running) < cfg.max_num_seqs:
                 req = self.waiting[0]
@@ -351,20 +344,26 @@ class Simulator:
                 self.waiting.popleft()
                 self.running.append(req)
                 chunks.append((req, n))
-                computed = req.computed
-                if n == 1 and computed == req.tokens - 1:
-                    decode += 1
-                    context += computed + 1
-                    pairs += computed + 1
-                else:
-                    prefill += n
-                    context += computed + n
-                    pairs += n * (computed + (n + 1) / 2)
                 budget -= n
         if not decodes and not chunks:
             if self.waiting and not self.running:
                 raise RuntimeError("a waiting request can never fit the KV cache")
             return []
+        # a decode attends over its whole context once; chunks are few, so summed here
+        decode = len(decodes)
+        prefill = 0
+        context = decode_context
+        pairs: float = decode_context
+        for req, n in chunks:
+            computed = req.computed
+            if n == 1 and computed == req.tokens - 1:  # a re-admitted request's last token
+                decode += 1
+                context += computed + 1
+                pairs += computed + 1
+            else:
+                prefill += n
+                context += computed + n
+                pairs += n * (computed + (n + 1) / 2)
         self.clock += self.steps.step_s(prefill, decode, context, pairs)
         self.step_count += 1
         finished: list[SimRequest] = []

@@ -6,6 +6,8 @@ the KV gauge `vllm:gpu_cache_usage_perc` and the prefix-cache counters `..._quer
 
 from __future__ import annotations
 
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -72,3 +74,19 @@ def parse_metrics(text: str, time_s: float = 0.0) -> ServerSample:
         num_gpu_blocks=blocks,
         block_size=block_size,
     )
+
+
+def fetch_metrics(
+    url: str,
+    headers: dict[str, str] | None = None,
+    timeout: float = 10.0,
+    clock: Callable[[], float] = lambda: 0.0,
+) -> ServerSample:
+    """Read one /metrics page (`url` ends in /metrics) and parse it, stamped with `clock()`.
+
+    urllib's errors reach the caller: HTTPError means the server has no /metrics.
+    """
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        text = response.read().decode("utf-8", errors="replace")
+    return parse_metrics(text, clock())
