@@ -134,7 +134,7 @@ def speed_section(folder: Path, weights_gib: float | None, bandwidth_gbps: float
         "| utilization | TTFT p50 (ms) | TPOT p50 (ms) | tokens/s p50 | output tok/s |",
         "|---|---:|---:|---:|---:|",
     ]
-    runs = (("single-0.5", "0.5"), ("single-0.5b", "0.5 (again)"), ("single-0.9", "0.9"))
+    runs = (("single-0.5", "0.5"), ("single-0.5b", "0.5"), ("single-0.9", "0.9"))
     for run, label in runs:
         path = folder / f"{run}.jsonl"
         if path.is_file():
@@ -152,10 +152,8 @@ def speed_section(folder: Path, weights_gib: float | None, bandwidth_gbps: float
 
 
 def sweep_section(folder: Path) -> list[str]:
-    path = folder / "sweep-0.9.jsonl"
-    if not path.is_file():
+    if not (folder / "sweep-0.9.jsonl").is_file():
         return ["## 3. Many users", "", "not run", ""]
-    data = read_results([path])
     lines = [
         "## 3. Many users at utilization 0.9 (prompts of 100 tokens, 1,000 output tokens)",
         "",
@@ -163,7 +161,7 @@ def sweep_section(folder: Path) -> list[str]:
         "| max running | max waiting | max KV usage | preemptions |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for phase, summary in _phases(data):
+    for phase, summary in _phases(folder):
         server = summary.get("server") or {}
 
         def ms(key: str, stat: str, s: dict[str, Any] = summary) -> str:
@@ -181,12 +179,20 @@ def sweep_section(folder: Path) -> list[str]:
     return [*lines, ""]
 
 
-def _phases(data: Any) -> list[tuple[str, dict[str, Any]]]:
+def _phases(folder: Path) -> list[tuple[str, dict[str, Any]]]:
+    """The sweep's steps, then the step that several processes ran together (run.sh's parts,
+    merged as `servecap report` merges them)."""
+    data = read_results([folder / "sweep-0.9.jsonl"])
     phases = sorted({r.phase for r in data.records if r.phase}, key=lambda p: int(p.split("=")[1]))
     out = []
     for phase in phases:
         records = [r for r in data.records if r.phase == phase]
         out.append((phase, step_summary(records, data.samples, "users")))
+    parts = sorted(folder.glob("sweep-0.9-part*.jsonl"))
+    if parts:
+        merged = read_results(parts)
+        records = [r for r in merged.records if not r.warmup]
+        out.append((f"users={len(records)}", step_summary(records, merged.samples, "users")))
     return out
 
 
@@ -216,7 +222,7 @@ def prediction_section(folder: Path, model: str) -> list[str]:
         "| users | metric | measured | simulated, defaults | simulated, calibrated |",
         "|---:|---|---:|---:|---:|",
     ]
-    for phase, measured in _phases(sweep_run):
+    for phase, measured in _phases(folder):
         users = int(phase.split("=")[1])
         profile = LoadProfile("users", requests=users)
         default = simulate(plan, profile, workload)[0].summary

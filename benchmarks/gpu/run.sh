@@ -13,15 +13,17 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/servecap-gpu}
-mkdir -p "$OUT"
+mkdir -p "$OUT/prompts"
 SITE=${SITE:-$HOME/vllm-site}
 MODEL=${MODEL:-$SITE/qwen3-4b}
 NAME=${NAME:-Qwen/Qwen3-4B}
 PLAN_ARGS=${PLAN_ARGS:---gpu h200 --vllm-version 0.24.0}
 VLLM_ARGS=${VLLM_ARGS---load-format dummy}
-USERS=${USERS:-1,4,16,64,256}
+USERS=${USERS:-1,4,16,64}
+PARTS=${PARTS:-4}  # the last step, PARTS x 64 users, from PARTS processes at once
+PART_USERS=${PART_USERS:-64}
 PORT=${PORT:-8011}
-export PYTHONPATH=src:$SITE${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
+export PYTHONPATH=${SRC:-src}:$SITE${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 export VLLM_USE_FLASHINFER_SAMPLER=0 HF_HUB_OFFLINE=1
 [ -f .gpu0/logcfg.json ] && export VLLM_LOGGING_CONFIG_PATH=$PWD/.gpu0/logcfg.json
 read -r -a SC <<< "${SERVECAP:-python3 -m servecap}"
@@ -67,9 +69,36 @@ bench() {  # RESULT_NAME bench-flags...
     > "$OUT/$run.json" 2> "$OUT/$run.err" || say "bench $run failed: $(tail -n 2 "$OUT/$run.err")"
 }
 
+# COUNT prompts of 100 of the served tokenizer's own words, "t0".."t151935" in the bundle's
+# synthetic tokenizer: English words are all one unknown token there, so every prompt would be
+# the same sequence and vLLM's prefix cache would serve it
+prompts() {  # FILE COUNT SEED
+  python3 -c "import json, random, sys
+r = random.Random(int(sys.argv[2]))
+for _ in range(int(sys.argv[1])):
+    print(json.dumps({'prompt': ' '.join(f't{r.randrange(151000)}' for _ in range(100))}))" \
+    "$2" "$3" > "$1"
+}
+
 one_request() {  # RESULT_NAME
   # the first requests of a server wait for Triton to compile the sampler: warm up first
-  bench "$1" --requests 1 --repeat 5 --warmup 3 --prompt-tokens 100 --output-tokens 1000
+  prompts "$OUT/prompts/$1.jsonl" 8 1
+  bench "$1" --requests 1 --repeat 5 --warmup 3 --dataset "$OUT/prompts/$1.jsonl" --output-tokens 1000
+}
+
+sweep() {  # RESULT_NAME: the sweep in one process, then PARTS x PART_USERS users from PARTS
+  local run=$1
+  prompts "$OUT/prompts/$run.jsonl" 200 2
+  bench "$run" --sweep-users "$USERS" --warmup 16 --dataset "$OUT/prompts/$run.jsonl" --output-tokens 1000
+  local t=$(( $(date +%s) + 30 )) pids=()
+  for i in $(seq 1 "$PARTS"); do
+    prompts "$OUT/prompts/$run-part$i.jsonl" $((PART_USERS + 4)) $((10 + i))
+    bench "$run-part$i" --users "$PART_USERS" --warmup 4 --start-at "$t" \
+      --dataset "$OUT/prompts/$run-part$i.jsonl" --output-tokens 1000 &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  "${SC[@]}" report "$OUT/$run"-part*.jsonl --json > "$OUT/$run-parts.json"
 }
 
 case "${1:-}" in
@@ -93,7 +122,7 @@ case "${1:-}" in
   speed)
     serve mem-0.9 --gpu-memory-utilization 0.9 \
       && { explain mem-0.9; one_request single-0.9;
-           bench sweep-0.9 --sweep-users "$USERS" --warmup 16 --prompt-tokens 100 --output-tokens 1000; }
+           sweep sweep-0.9; }
     stop
     ;;
   speed05)

@@ -127,6 +127,76 @@ def test_warmup_is_left_out(tmp_path):
     assert data["requests"] == 2
 
 
+def test_warmup_and_sweep_steps_never_repeat_a_prompt(tmp_path):
+    """A repeated prompt would be served from vLLM's prefix cache: a later step's TTFT would
+    measure cached prefills."""
+    with FakeServer(Script(ttft_s=0.005, gap_s=0.001)) as server:
+        bench(
+            server,
+            "--sweep-users",
+            "1,2,4",
+            "--warmup",
+            "2",
+            "--output-tokens",
+            "3",
+            tmp_path=tmp_path,
+        )
+        prompts = [body["messages"][-1]["content"] for body in server.bodies]
+    assert len(prompts) == 2 + 1 + 2 + 4
+    assert len(set(prompts)) == len(prompts)
+
+
+def test_dataset_prompts_continue_across_sweep_steps(tmp_path):
+    dataset = tmp_path / "prompts.jsonl"
+    dataset.write_text("".join(json.dumps({"prompt": f"p{i}"}) + "\n" for i in range(10)))
+    with FakeServer(Script(ttft_s=0.005, gap_s=0.001)) as server:
+        bench(
+            server,
+            "--sweep-users",
+            "1,2,3",
+            "--dataset",
+            str(dataset),
+            "--output-tokens",
+            "3",
+            tmp_path=tmp_path,
+        )
+        prompts = sorted(body["messages"][-1]["content"] for body in server.bodies)
+    assert prompts == sorted(f"p{i}" for i in range(6))
+
+
+def test_start_at_holds_the_first_request_until_then(tmp_path):
+    import time
+
+    with FakeServer(Script(ttft_s=0.005, gap_s=0.001)) as server:
+        start_at = time.time() + 1.5
+        bench(
+            server,
+            "--users",
+            "2",
+            "--output-tokens",
+            "3",
+            "--start-at",
+            str(start_at),
+            tmp_path=tmp_path,
+        )
+    lines = [json.loads(x) for x in (tmp_path / "run.jsonl").read_text().splitlines()]
+    anchor = next(x for x in lines if x["type"] == "run")
+    sends = [
+        anchor["wall_start"] + x["send_s"] - anchor["clock_start"]
+        for x in lines
+        if x["type"] == "request"
+    ]
+    assert all(start_at - 0.01 <= send < start_at + 0.2 for send in sends), (start_at, sends)
+
+
+def test_start_at_in_the_past_is_refused(tmp_path):
+    result = run_cli(
+        "bench", "--url", "http://127.0.0.1:9", "--model", "m", "--users", "1",
+        "--start-at", "1000",
+    )  # fmt: skip
+    assert result.code == 2 and "in the past" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_report_rebuilds_and_merges(tmp_path):
     with FakeServer(Script(ttft_s=0.02, gap_s=0.002)) as server:
         for name in ("a", "b"):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from servecap import ServeConfig, get_gpu, load_model, parse_version, plan
-from servecap.memory.weights import rope_cache_bytes
+from servecap.memory.weights import Parallel, allocator_padding_bytes, rope_cache_bytes
 from servecap.tinymodel import TinyModel, write_tiny_model
 
 
-def test_weights_are_the_checkpoint_bytes_plus_the_rope_cache(tmp_path):
+def test_weights_are_the_checkpoint_bytes_plus_the_rope_cache_and_allocator_blocks(tmp_path):
     folder = write_tiny_model(tmp_path / "tiny", TinyModel(num_layers=3, hidden_size=256))
     model = load_model(str(folder))
     assert model.weight_file is not None
@@ -15,7 +15,10 @@ def test_weights_are_the_checkpoint_bytes_plus_the_rope_cache(tmp_path):
     # header bytes aside, the file is the tensors
     assert 0 < checkpoint - model.weight_file.total_bytes < 16_384
     result = plan(model, get_gpu("h100-sxm"), ServeConfig(), parse_version("0.24.0"))
-    expected = model.weight_file.total_bytes + rope_cache_bytes(model, "bfloat16")
+    padding = allocator_padding_bytes(model, Parallel(), 0, "bfloat16", None)
+    # per layer: four 512-byte KV-scale scalars, and q_norm and k_norm (64 bytes) in 512
+    assert padding == 3 * (4 * 512 + 2 * (512 - 64))
+    expected = model.weight_file.total_bytes + rope_cache_bytes(model, "bfloat16") + padding
     assert result.stage.weights_bytes == expected
 
 

@@ -144,21 +144,30 @@ def test_the_seeds_500_users_queue_behind_a_few_running(answer, low, high):
 
 
 class _StepByStep(Simulator):
-    """The same engine without multi-step decode runs: every step scheduled on its own."""
+    """The same engine without the decode group: every step scheduled request by request."""
 
-    def _decode_run(self, pool, horizon):
+    def _group_step(self, pool, horizon):
         return None
 
 
-@pytest.mark.parametrize("blocks,prefix_caching", [(200, True), (120, False), (2000, True)])
-def test_decode_runs_give_exactly_the_step_by_step_result(blocks, prefix_caching):
+@pytest.mark.parametrize(
+    "blocks,prefix_caching,budget",
+    [
+        (200, True, 2048),  # preemptions
+        (120, False, 2048),
+        (2000, True, 2048),
+        (2000, True, 300),  # prefills cut by the budget, decodes admitted after them
+        (600, True, 16),  # fewer tokens than running requests
+    ],
+)
+def test_the_decode_group_gives_exactly_the_step_by_step_result(blocks, prefix_caching, budget):
     rng = random.Random(blocks)
     lengths = [(rng.randint(5, 900), rng.randint(1, 700)) for _ in range(120)]
     config = EngineConfig(
         num_blocks=blocks,
         block_size=16,
         max_num_seqs=64,
-        max_num_batched_tokens=2048,
+        max_num_batched_tokens=budget,
         max_model_len=4096,
         prefix_caching=prefix_caching,
     )
@@ -177,5 +186,6 @@ def test_decode_runs_give_exactly_the_step_by_step_result(blocks, prefix_caching
         fast = Simulator(config, model).run(profile, lengths, seed=5)
         slow = _StepByStep(config, model).run(profile, lengths, seed=5)
         assert fast.steps == slow.steps and fast.preemptions == slow.preemptions
+        assert fast.sim_seconds == slow.sim_seconds
         assert [r.to_dict() for r in fast.records] == [r.to_dict() for r in slow.records]
-        assert [s.running for s in fast.samples] == [s.running for s in slow.samples]
+        assert fast.samples == slow.samples

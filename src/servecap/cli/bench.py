@@ -21,6 +21,11 @@ Examples:
       --slo tokens_per_s_p5=20
 
   servecap bench --url ... --model ... --rate 4 --duration 60 --prompt-tokens uniform:64:512
+
+  # 256 users from 4 processes (or machines), then one report
+  T=$(($(date +%s) + 30)); for i in 1 2 3 4; do servecap bench --url ... --model ...
+      --users 64 --start-at $T --seed $i --output part$i.jsonl --json > /dev/null & done
+  wait; servecap report part*.jsonl
 """
 
 
@@ -102,6 +107,14 @@ def bench_command(
         float,
         typer.Option("--metrics-interval", help="Seconds between reads of the server's /metrics."),
     ] = 0.5,
+    start_at: Annotated[
+        float | None,
+        typer.Option(
+            "--start-at",
+            help="Unix time to send the first measured request at, after warm-up: start "
+            "several load generators together, then merge them with `servecap report`.",
+        ),
+    ] = None,
     seed: o.Seed = 0,
     json_out: o.Json = False,
 ) -> None:
@@ -122,6 +135,11 @@ def bench_command(
             f"unknown --metric-names {metric_names!r}", "use servecap, vllm, guidellm or aiperf"
         )
     loadopts.positive(timeout=timeout, metrics_interval=metrics_interval)
+    if start_at is not None and start_at < time.time() - 1:
+        raise InvalidValueError(
+            f"--start-at {start_at:.0f} is {time.time() - start_at:.0f} s in the past",
+            "give a future Unix time, e.g. $(($(date +%s) + 30))",
+        )
     if warmup < 0:
         raise InvalidValueError(f"--warmup must not be negative, not {warmup}", "give 0 or more")
     workload = loadopts.workload_spec(
@@ -149,6 +167,7 @@ def bench_command(
         timeout_s=timeout,
         sample_interval_s=metrics_interval,
         seed=seed,
+        start_at=start_at,
     )
     out = Output(json_mode=json_out)
     progress = BenchProgress()

@@ -37,6 +37,7 @@ class BenchConfig:
     timeout_s: float = 600.0
     sample_interval_s: float = 0.5
     seed: int = 0
+    start_at: float | None = None  # Unix time of the first measured request (several clients)
 
 
 @dataclass
@@ -294,16 +295,27 @@ async def run_bench(
     status = "failed"
     try:
         warmup = await prepare(config.workload, config.warmup, counter) if config.warmup else []
+        prepared = len(warmup)
         for phase, profile, load, count in _steps(config):
             requests = await prepare(
-                config.workload, count, counter, seed_single=profile.mode == "single"
+                config.workload,
+                count,
+                counter,
+                seed_single=profile.mode == "single",
+                first=prepared,
             )
+            prepared += count
             progress.phase, progress.planned = phase, count
             progress.done = progress.failed = 0
             step_records_from = len(all_records)
             try:
                 await runner.run(
-                    profile, requests, warmup if not steps else None, phase, config.seed
+                    profile,
+                    requests,
+                    warmup if not steps else None,
+                    phase,
+                    config.seed,
+                    start_at=config.start_at if not steps else None,
                 )
             finally:  # also when interrupted: a partial file keeps the step's client view
                 client = runner.health.to_dict()

@@ -147,6 +147,26 @@ class MetricsSampler(threading.Thread):
         self.join(timeout=15)
 
 
+def _streams(profile: LoadProfile, requests: int) -> int:
+    """How many requests a profile has in flight at once from the start (0: unknown)."""
+    if profile.mode == "users":
+        return requests
+    if profile.mode == "concurrency":
+        return min(profile.concurrency or 1, profile.requests or requests)
+    return 1 if profile.mode == "single" else 0
+
+
+async def _open_connections(session: aiohttp.ClientSession, endpoint: Endpoint, count: int) -> None:
+    """Open `count` keep-alive connections before the clock starts, so that the first
+    requests' TTFT does not include TCP set-up (each connection carries one GET /v1/models)."""
+
+    async def one() -> None:
+        async with session.get(endpoint.root + "/v1/models", headers=endpoint.headers()) as r:
+            await r.read()
+
+    await asyncio.gather(*(one() for _ in range(count)), return_exceptions=True)
+
+
 @dataclass
 class Runner:
     """Sends prepared requests according to a profile and reports each finished record."""
@@ -170,8 +190,10 @@ class Runner:
         warmup: list[PreparedRequest] | None = None,
         phase: str = "",
         seed: int = 0,
+        start_at: float | None = None,
     ) -> ClientHealth:
-        """Run warm-up requests (together, flagged), then the profile.
+        """Run warm-up requests (together, flagged), then the profile, at Unix time
+        `start_at` if given (so that clients on several machines or processes start together).
 
         Returns the client's health over this run alone (warm-up left out), so each step of
         a sweep is judged on its own.
@@ -193,6 +215,9 @@ class Runner:
                         for request in warmup or []
                     )
                 )
+                await _open_connections(session, self.endpoint, _streams(profile, len(requests)))
+                if start_at is not None:
+                    await asyncio.sleep(max(0.0, start_at - time.time()))
                 monitor = asyncio.create_task(_monitor_loop(self.health, stop))
                 sampler.start()
                 await self._dispatch(session, profile, requests, phase, seed)

@@ -169,14 +169,23 @@ def _dataset_items(spec: WorkloadSpec) -> list[tuple[str | list[dict[str, str]],
 
 
 async def prepare(
-    spec: WorkloadSpec, count: int, counter: TokenCounter | None = None, seed_single: bool = False
+    spec: WorkloadSpec,
+    count: int,
+    counter: TokenCounter | None = None,
+    seed_single: bool = False,
+    first: int = 0,
 ) -> list[PreparedRequest]:
-    """`count` requests from the spec, with random prompts shaped to exact token counts."""
+    """`count` requests from the spec, with random prompts shaped to exact token counts.
+
+    `first` is how many requests this run prepared before (warm-up, earlier sweep steps):
+    their prompts are not repeated, so vLLM's prefix cache cannot serve a later step from an
+    earlier one. Lengths do not depend on it, so `simulate` draws the same ones.
+    """
     if count < 0:
         raise InvalidValueError(
             f"request count must not be negative, not {count}", "give a count >= 0"
         )
-    rng = random.Random(spec.seed)
+    rng = random.Random(f"{spec.seed}/{first}")
     requests: list[PreparedRequest] = []
     if spec.source == "seed":
         for i in range(count):
@@ -187,17 +196,20 @@ async def prepare(
     if spec.source in ("jsonl", "sharegpt"):
         items = _dataset_items(spec)
         for i in range(count):
-            item_prompt, item_out = items[i % len(items)]
+            item_prompt, item_out = items[(first + i) % len(items)]
             max_tokens = item_out or spec.output_tokens.sample(rng)
             requests.append(PreparedRequest(item_prompt, max_tokens, spec.force_length))
         return requests
     ratio = [1.0]  # tokens per word, learned from the server's counts as we go
     for i, (target, output) in enumerate(sample_lengths(spec, count)):
         request = PreparedRequest(
-            _random_text(rng, target, i), output, spec.force_length, target_prompt_tokens=target
+            _random_text(rng, target, first + i),
+            output,
+            spec.force_length,
+            target_prompt_tokens=target,
         )
         if counter is not None:
-            await _shape(request, rng, i, counter, ratio)
+            await _shape(request, rng, first + i, counter, ratio)
         requests.append(request)
     return requests
 

@@ -1,19 +1,31 @@
 """Weight bytes per GPU rank: what vLLM prints as "Model loading took X GiB".
 
-vLLM measures the torch memory a rank keeps after `load_model` (`vllm/v1/worker/gpu_worker.py`,
-`DeviceMemoryProfiler`): the parameters it holds after TP/PP sharding, plus persistent buffers,
-of which the shared RoPE cos/sin cache is the only sizeable one.
+vLLM measures the torch memory a rank keeps after `load_model` (`vllm/utils/mem_utils.py`,
+`DeviceMemoryProfiler`: `torch.cuda.max_memory_allocated` after `reset_peak_memory_stats`): the
+parameters it holds after TP/PP sharding, plus persistent buffers (the shared RoPE cos/sin cache
+is the only sizeable one), each as the block PyTorch's caching allocator gave it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..models.spec import LayerKind, ModelSpec, Quantization
-from ..units import dtype_bytes, round_up
+from ..units import MiB, dtype_bytes, round_up
 
 # vllm/model_executor/layers/vocab_parallel_embedding.py: DEFAULT_VOCAB_PADDING_SIZE
 VOCAB_PADDING = 64
+
+# c10/cuda/CUDACachingAllocator.cpp: kMinBlockSize, kSmallSize, kMinLargeAlloc, kRoundLarge
+_MIN_BLOCK = 512
+_SMALL_SIZE = MiB
+_MIN_LARGE_ALLOC = 10 * MiB
+_ROUND_LARGE = 2 * MiB
+
+# vllm/model_executor/layers/attention/attention.py: set_default_quant_scales registers
+# _k_scale, _v_scale, _q_scale and _prob_scale, one fp32 scalar (one 512-byte block) each.
+_ATTENTION_SCALE_BYTES = 4 * _MIN_BLOCK
 
 
 @dataclass(frozen=True)
@@ -173,6 +185,89 @@ def rope_cache_bytes(spec: ModelSpec, model_dtype: str) -> int:
     return int(positions * spec.rotary_dim * dtype_bytes(model_dtype))
 
 
+def allocated_bytes(nbytes: int) -> int:
+    """The block PyTorch's CUDA caching allocator gives a new tensor of `nbytes`.
+
+    Sizes round up to 512 bytes. From 10 MiB a tensor gets its own segment, rounded up to
+    2 MiB, and the rest is split off only when it is over 1 MiB (`should_split`); a smaller rest
+    stays in the tensor's block and counts as allocated. Tensors under 10 MiB share 20 MiB
+    segments; what they leave unsplit there depends on their order and is not counted.
+    """
+    size = max(_MIN_BLOCK, round_up(nbytes, _MIN_BLOCK))
+    if size >= _MIN_LARGE_ALLOC:
+        segment = round_up(size, _ROUND_LARGE)
+        if segment - size <= _SMALL_SIZE:
+            return segment
+    return size
+
+
+def _layer_tensors(
+    spec: ModelSpec, par: Parallel, layer: int, quant: Quantization | None
+) -> Iterator[int]:
+    """Elements of each model-dtype tensor vLLM allocates for one decoder layer on one rank."""
+    h = spec.hidden_size
+    kind = spec.layers[layer].kind
+    linear_quantized = quant is not None and not quant.experts_only
+    if spec.mla is None and kind is not LayerKind.LINEAR and not linear_quantized:
+        q_out = spec.num_attention_heads * spec.head_dim // par.tp
+        kv_out = 2 * _kv_heads_per_rank(spec.num_kv_heads, par.tp) * spec.head_dim
+        yield h * (q_out + kv_out)  # qkv_proj, one QKVParallelLinear
+        if spec.attention_bias:
+            yield q_out + kv_out
+        yield q_out * h
+        if spec.qk_norm:
+            yield from (spec.head_dim, spec.head_dim)
+    moe = spec.moe
+    if moe is not None and layer in moe.moe_layers:
+        if quant is None:
+            # FusedMoE's w13_weight and w2_weight hold all of a rank's experts, with or without EP.
+            experts = moe.num_experts * moe.expert_intermediate_size * h // par.tp
+            yield from (2 * experts, experts)
+        yield moe.num_experts * h
+        if moe.shared_intermediate_size and not linear_quantized:
+            shared = moe.shared_intermediate_size // par.tp * h
+            yield from (2 * shared, shared)
+    elif not linear_quantized:
+        inner = spec.intermediate_size // par.tp * h
+        yield from ((2 * inner, inner) if spec.gated_mlp else (inner, inner))
+    yield from [h] * (2 + spec.extra_norms_per_layer)
+
+
+def _rank_tensors(
+    spec: ModelSpec, par: Parallel, stage: int, quant: Quantization | None
+) -> Iterator[int]:
+    layers = pp_layer_ranges(spec.num_layers, par.pp)[stage]
+    first, last = stage == 0, stage == par.pp - 1
+    embedding = round_up(spec.vocab_size, VOCAB_PADDING) // par.tp * spec.hidden_size
+    if first:
+        yield embedding
+    for i in layers:
+        yield from _layer_tensors(spec, par, i, quant)
+    if last:
+        yield spec.hidden_size
+        if not spec.tie_word_embeddings or par.pp > 1:
+            yield embedding
+
+
+def allocator_padding_bytes(
+    spec: ModelSpec, par: Parallel, stage: int, model_dtype: str, quant: Quantization | None
+) -> int:
+    """What the caching allocator adds to one rank's weights, over their own bytes.
+
+    Counts the tensors whose shape vLLM fixes from config.json: unquantized projections,
+    embeddings, norms and routers, and attention's KV-cache scale buffers. Quantized
+    projections and vision towers are left out.
+    """
+    elem = dtype_bytes(model_dtype)
+    padding = 0
+    for elements in _rank_tensors(spec, par, stage, quant):
+        nbytes = int(elements * elem)
+        padding += allocated_bytes(nbytes) - nbytes
+    layers = pp_layer_ranges(spec.num_layers, par.pp)[stage]
+    attention = sum(1 for i in layers if spec.layers[i].kind is not LayerKind.LINEAR)
+    return padding + attention * _ATTENTION_SCALE_BYTES
+
+
 def weight_bytes(
     spec: ModelSpec,
     par: Parallel,
@@ -200,7 +295,8 @@ def weight_bytes(
             body += (params.quantizable - experts) * elem
         else:
             body += params.quantizable * _quantized_bytes_per_param(quant)
-    return int(body) + rope_cache_bytes(spec, dtype)
+    padding = allocator_padding_bytes(spec, par, stage, dtype, quant)
+    return int(body) + rope_cache_bytes(spec, dtype) + padding
 
 
 def _expert_params(spec: ModelSpec, par: Parallel, stage: int) -> float:

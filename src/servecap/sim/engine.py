@@ -14,6 +14,7 @@ profiles as `bench`) and engine steps, whose length comes from the step-time mod
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 from collections import OrderedDict, deque
@@ -41,6 +42,7 @@ class EngineConfig:
 
 class SimRequest:
     __slots__ = (
+        "admitted",
         "arrival",
         "blocks",
         "chunks",
@@ -51,6 +53,7 @@ class SimRequest:
         "output",
         "prompt",
         "record",
+        "since",
         "tokens",
     )
 
@@ -66,6 +69,99 @@ class SimRequest:
         self.first: float | None = None
         self.chunks: list[float] = []
         self.record: RequestRecord | None = None
+        self.admitted = 0  # admission order, which is the order of the running list
+        self.since = -1  # the DecodeGroup step it joined at, -1 outside a group
+
+
+class DecodeGroup:
+    """Running requests that decode one token every step, advanced without touching each.
+
+    A member's counters (`computed`, `generated`, `tokens`, `blocks`, `chunks`) keep their
+    values from the group step it joined at; leaving adds the steps taken since. A member
+    needs a new block when its KV fills one, which recurs with the step number modulo the
+    block size, so members are counted by that phase; and they are kept in a heap by the
+    step they leave at (finished, or at the context limit).
+    """
+
+    def __init__(self, block_size: int, max_model_len: int) -> None:
+        self.block_size = block_size
+        self.max_model_len = max_model_len
+        self.emitted: list[float] = []  # each group step's token emission time
+        self.members: list[tuple[int, int, SimRequest]] = []  # (last step, admitted, request)
+        self.context = 0  # the members' decodes read this many KV tokens next step
+        self.phases = [0] * block_size
+
+    def join(self, req: SimRequest) -> None:
+        now = len(self.emitted)
+        steps = min(req.output - req.generated, self.max_model_len - req.computed)
+        heapq.heappush(self.members, (now + steps - 1, req.admitted, req))
+        req.since = now
+        self.context += req.computed + 1
+        self.phases[(now - req.computed) % self.block_size] += 1
+
+    def blocks_due(self) -> int:
+        """The new blocks the members need in the next step."""
+        return self.phases[len(self.emitted) % self.block_size]
+
+    def advance(self, emitted: float) -> list[SimRequest]:
+        """One step in which every member decodes; returns those whose last step it was."""
+        self.emitted.append(emitted)
+        self.context += len(self.members)
+        return self._leaving()
+
+    def decode_alone(
+        self, clock: float, until: float, model: StepTimeModel, latency: float, pool: BlockPool
+    ) -> tuple[float, int, list[SimRequest]]:
+        """Steps in which only the members run, from `clock` until one of them leaves, the
+        clock reaches `until`, or the members' new blocks do not fit.
+
+        Returns the clock, the number of steps and the members that left.
+        """
+        size = len(self.members)
+        last = self.members[0][0]
+        context = self.context
+        start = step = len(self.emitted)
+        while True:
+            need = self.phases[step % self.block_size]
+            if need:
+                if need > pool.available:
+                    break
+                pool.take(need)
+            clock += model.step_s(0, size, context, context)
+            self.emitted.append(clock + latency)
+            context += size
+            step += 1
+            if step > last or clock >= until:
+                break
+        self.context = context
+        return clock, step - start, self._leaving()
+
+    def _leaving(self) -> list[SimRequest]:
+        """Take out the members whose last step was the latest one."""
+        latest = len(self.emitted) - 1
+        leaving = []
+        while self.members and self.members[0][0] == latest:
+            req = heapq.heappop(self.members)[2]
+            self._leave(req)
+            leaving.append(req)
+        return leaving
+
+    def dissolve(self) -> None:
+        """Bring every member's counters up to date and empty the group."""
+        for _, _, req in self.members:
+            self._leave(req)
+        self.members.clear()
+
+    def _leave(self, req: SimRequest) -> None:
+        steps = len(self.emitted) - req.since
+        self.phases[(req.since - req.computed) % self.block_size] -= 1
+        req.computed += steps
+        req.generated += steps
+        req.tokens += steps
+        req.blocks = -(-req.computed // self.block_size)
+        req.chunks += self.emitted[req.since :]
+        req.since = -1
+        self.context -= req.computed + 1
 
 
 class BlockPool:
@@ -136,18 +232,16 @@ def deliver_through_api_server(records: list[RequestRecord], chunk_s: float) -> 
     if chunk_s <= 0 or not records:
         return
     counts = [len(r.chunk_times_s) for r in records]
-    if not sum(counts):
+    total = sum(counts)
+    if not total:
         return
-    emitted = np.concatenate([np.asarray(r.chunk_times_s, dtype=float) for r in records])
-    if emitted.size == 0:
-        return
+    chunks = itertools.chain.from_iterable(r.chunk_times_s for r in records)
+    emitted = np.fromiter(chunks, float, total)
     order = np.argsort(emitted, kind="stable")
-    ordered = emitted[order]
     # d_i = max over j <= i of (e_j - j * c) + (i + 1) * c
-    steps = np.arange(1, ordered.size + 1) * chunk_s
-    delivered_sorted = np.maximum.accumulate(ordered - (steps - chunk_s)) + steps
-    delivered = np.empty_like(delivered_sorted)
-    delivered[order] = delivered_sorted
+    steps = np.arange(1, total + 1) * chunk_s
+    delivered = np.empty_like(emitted)
+    delivered[order] = np.maximum.accumulate(emitted[order] - (steps - chunk_s)) + steps
     start = 0
     for record, count in zip(records, counts, strict=True):
         times = delivered[start : start + count].tolist()
@@ -178,6 +272,7 @@ class Simulator:
     running: list[SimRequest] = field(default_factory=list)
     preemptions: int = 0
     step_count: int = 0
+    admissions: int = 0
 
     def run(
         self,
@@ -221,6 +316,8 @@ class Simulator:
         records: list[RequestRecord] = []
         self._samples: list[ServerSample] = []
         self._next_sample = 0.0
+        self._group: DecodeGroup | None = None
+        self._prefilling: list[SimRequest] = []  # the running requests outside the group
         # a request reaches the scheduler this long after it was sent (HTTP, tokenizing)
         latency = self.steps.profile.request_latency_s
         while arrivals or self.waiting or self.running:
@@ -232,10 +329,13 @@ class Simulator:
                 prompt, output = lengths[i]
                 req = SimRequest(i, prompt, output, t)
                 self.waiting.append(req)
-            self._sample_until(self.clock, pool.held, pool.usable)
+            self._sample_until(self.clock, pool)
             horizon = arrivals[0][0] + latency if arrivals else None
-            finished = self._decode_run(pool, horizon)
-            if finished is None:  # (an empty run result still ends the iteration)
+            finished = self._group_step(pool, horizon)
+            if finished is None:
+                if self._group is not None:
+                    self._group.dissolve()
+                    self._group = None
                 finished = self.step(pool)
             for req in finished:
                 record = self._record(req)
@@ -245,14 +345,15 @@ class Simulator:
                 if closed_loop and pending and (deadline is None or self.clock < deadline):
                     heapq.heappush(arrivals, (self.clock, next(seq), pending.popleft()))
         self._next_sample = min(self._next_sample, self.clock)
-        self._sample_until(self.clock, pool.held, pool.usable)
+        self._sample_until(self.clock, pool)
         records.sort(key=lambda r: r.request_id)
         deliver_through_api_server(records, self.steps.profile.api_chunk_s)
         return SimResult(records, self._samples, self.step_count, self.preemptions, self.clock)
 
-    def _sample_until(self, t: float, held: int, usable: int) -> None:
+    def _sample_until(self, t: float, pool: BlockPool) -> None:
         """The simulated /metrics readings due up to time t, with the current state."""
         while self._next_sample <= t:
+            held, usable = pool.held, pool.usable
             self._samples.append(
                 ServerSample(
                     time_s=self._next_sample,
@@ -329,28 +430,134 @@ class Simulator:
             budget -= n
             i += 1
         if not preempted:
-            while budget > 0 and self.waiting and len(self.running) < cfg.max_num_seqs:
-                req = self.waiting[0]
-                hits = pool.hits(req, bs) if pool.prefix_caching else 0
-                n = min(req.tokens - hits * bs, budget)
-                need = -(-(hits * bs + n) // bs) - hits
-                if need > pool.available - hits:
-                    break
-                pool.reclaim(req, hits)
-                req.blocks, req.computed = hits, hits * bs
-                if need > 0:
-                    pool.take(need)
-                    req.blocks += need
-                self.waiting.popleft()
-                self.running.append(req)
-                chunks.append((req, n))
-                budget -= n
+            self._admit(pool, budget, chunks)
         if not decodes and not chunks:
             if self.waiting and not self.running:
                 raise RuntimeError("a waiting request can never fit the KV cache")
             return []
+        self.clock += self._step_s(len(decodes), decode_context, chunks)
+        self.step_count += 1
+        finished: list[SimRequest] = []
+        emitted = self.clock + cfg.stream_latency_s
+        for req in decodes:
+            req.computed += 1
+            req.generated += 1
+            req.tokens += 1
+            req.chunks.append(emitted)
+            if req.generated >= req.output:
+                finished.append(req)
+        for req, produced in self._apply(chunks, emitted):
+            if produced and req.generated >= req.output:
+                finished.append(req)
+        self._finish(finished, pool)
+        return finished
+
+    def _group_step(self, pool: BlockPool, horizon: float | None) -> list[SimRequest] | None:
+        """`step`, when the budget covers every member of the decode group and the free
+        blocks cover every request scheduled (no preemption). Then the group advances as a
+        whole; steps in which only it runs repeat until a member leaves or an arrival is due.
+
+        The members run before any prefill that the budget cuts: a request still prefilling
+        was cut in every step since its admission, which left no budget to admit another.
+
+        Returns None when these conditions do not hold (then `step` runs the general case).
+        """
+        cfg = self.config
+        bs = cfg.block_size
+        max_len = cfg.max_model_len
+        group = self._group
+        if group is None:
+            if len(self.running) > cfg.max_num_batched_tokens:
+                return None  # not every request can be scheduled
+            group = self._group = DecodeGroup(bs, max_len)
+            self._prefilling = []
+            for req in self.running:
+                if req.tokens - req.computed == 1 and req.computed < max_len:
+                    group.join(req)
+                else:
+                    self._prefilling.append(req)
+        decodes = len(group.members)
+        budget = cfg.max_num_batched_tokens - decodes
+        need = group.blocks_due()
+        chunks: list[tuple[SimRequest, int]] = []
+        for req in self._prefilling:
+            n = min(req.tokens - req.computed, budget, max_len - req.computed)
+            if n > 0:
+                chunks.append((req, n))
+                budget -= n
+                need += -(-(req.computed + n) // bs) - req.blocks
+        if budget < 0 or need > pool.available:
+            return None
+        if need:
+            pool.take(need)
+        for req, n in chunks:
+            req.blocks = -(-(req.computed + n) // bs)
+        if self.waiting:
+            scheduled = len(chunks)
+            self._admit(pool, budget, chunks)
+            self._prefilling += [req for req, _ in chunks[scheduled:]]
+        if not decodes and not chunks:
+            return None
+        self.clock += self._step_s(decodes, group.context, chunks)
+        self.step_count += 1
+        emitted = self.clock + cfg.stream_latency_s
+        leaving = group.advance(emitted)
+        # Only the group decoded, and the next steps are alike: none can admit the waiting
+        # head (the budget and seats stay, free blocks only shrink, and so does the head's
+        # cache), so the running list changes only when a member leaves or blocks run out.
+        while not leaving and not chunks and (horizon is None or self.clock < horizon):
+            self._sample_until(self.clock, pool)
+            until = self._next_sample if horizon is None else min(self._next_sample, horizon)
+            self.clock, steps, leaving = group.decode_alone(
+                self.clock, until, self.steps, cfg.stream_latency_s, pool
+            )
+            if not steps:
+                return []  # a member's new block does not fit: `step` preempts
+            self.step_count += steps
+        finished = []
+        for req in leaving:
+            if req.generated >= req.output:
+                finished.append(req)
+            else:  # at the context limit, where it stays
+                bisect.insort(self._prefilling, req, key=lambda r: r.admitted)
+        for req, produced in self._apply(chunks, emitted):
+            if produced and req.generated >= req.output:
+                finished.append(req)
+            elif produced and req.tokens - req.computed == 1 and req.computed < max_len:
+                group.join(req)
+        if chunks or finished:
+            self._prefilling = [r for r in self._prefilling if r.since < 0 and r not in finished]
+            self._finish(finished, pool)
+        return finished
+
+    def _admit(self, pool: BlockPool, budget: int, chunks: list[tuple[SimRequest, int]]) -> None:
+        """Admit waiting requests, front first, while the budget, seats and blocks allow."""
+        cfg = self.config
+        bs = cfg.block_size
+        while budget > 0 and self.waiting and len(self.running) < cfg.max_num_seqs:
+            req = self.waiting[0]
+            hits = pool.hits(req, bs) if pool.prefix_caching else 0
+            n = min(req.tokens - hits * bs, budget)
+            need = -(-(hits * bs + n) // bs) - hits
+            if need > pool.available - hits:
+                break
+            pool.reclaim(req, hits)
+            req.blocks, req.computed = hits, hits * bs
+            if need > 0:
+                pool.take(need)
+                req.blocks += need
+            self.waiting.popleft()
+            self.running.append(req)
+            self.admissions += 1
+            req.admitted = self.admissions
+            chunks.append((req, n))
+            budget -= n
+
+    def _step_s(
+        self, decode: int, decode_context: int, chunks: list[tuple[SimRequest, int]]
+    ) -> float:
+        """The step's duration, from its decodes (count, context) and its chunks."""
         # a decode attends over its whole context once; chunks are few, so summed here
-        decode = len(decodes)
         prefill = 0
         context = decode_context
         pairs: float = decode_context
@@ -364,135 +571,30 @@ class Simulator:
                 prefill += n
                 context += computed + n
                 pairs += n * (computed + (n + 1) / 2)
-        self.clock += self.steps.step_s(prefill, decode, context, pairs)
-        self.step_count += 1
-        finished: list[SimRequest] = []
-        emitted = self.clock + cfg.stream_latency_s
-        for req in decodes:
-            req.computed += 1
-            req.generated += 1
-            req.tokens += 1
-            req.chunks.append(emitted)
-            if req.generated >= req.output:
-                finished.append(req)
+        return self.steps.step_s(prefill, decode, context, pairs)
+
+    @staticmethod
+    def _apply(
+        chunks: list[tuple[SimRequest, int]], emitted: float
+    ) -> list[tuple[SimRequest, bool]]:
+        """Compute the chunks; each request, and whether it produced a token."""
+        applied = []
         for req, n in chunks:
             req.computed += n
-            if req.computed >= req.tokens:
+            produced = req.computed >= req.tokens
+            if produced:
                 req.generated += 1
                 req.tokens += 1
                 req.chunks.append(emitted)
-                if req.generated >= req.output:
-                    finished.append(req)
+            applied.append((req, produced))
+        return applied
+
+    def _finish(self, finished: list[SimRequest], pool: BlockPool) -> None:
         if finished:
             done = set(finished)
             self.running = [r for r in self.running if r not in done]
             for req in finished:
-                pool.release(req, keep_cached=False, block_size=bs)
-        return finished
-
-    def _decode_run(self, pool: BlockPool, horizon: float | None) -> list[SimRequest] | None:
-        """Several pure-decode steps at once, when nothing can change the batch meanwhile.
-
-        Valid while every running request decodes one token per step, no request finishes
-        or runs out of context before the last of them, the free blocks cover every block
-        boundary crossed, no arrival is due, and the waiting queue's head cannot be
-        admitted. The result equals stepping one by one; it is just faster. Returns None
-        when these conditions do not hold (then `_step` runs one ordinary step).
-        """
-        cfg = self.config
-        running = self.running
-        n = len(running)
-        if n == 0 or n > cfg.max_num_batched_tokens:
-            return None
-        last = running[-1]  # newly admitted requests join at the end: check it first
-        if last.computed != last.tokens - 1:
-            return None
-        bs = cfg.block_size
-        k = cfg.max_model_len
-        max_len = cfg.max_model_len
-        for req in running:
-            computed = req.computed
-            if computed != req.tokens - 1:
-                return None
-            left = req.output - req.generated
-            if left < k:
-                k = left
-            if max_len - computed < k:
-                k = max_len - computed
-        if k < 2:
-            return None
-
-        def blocks_for(steps: int) -> int:
-            """New blocks the running requests need for `steps` more tokens each."""
-            total = 0
-            for r in running:
-                more = -(-(r.computed + steps) // bs) - r.blocks
-                if more > 0:
-                    total += more
-            return total
-
-        if self.waiting and n < cfg.max_num_seqs:
-            head = self.waiting[0]
-            hits = pool.hits(head, bs) if pool.prefix_caching else 0
-            first = min(head.tokens - hits * bs, cfg.max_num_batched_tokens - n)
-            need = -(-(hits * bs + first) // bs) - hits
-            # free blocks only shrink during a run, so the first step is the head's best chance
-            if need <= pool.available - hits - blocks_for(1):
-                return None
-
-        if blocks_for(k) > pool.available:
-            lo, hi = 0, k  # largest step count whose new blocks still fit
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                if blocks_for(mid) <= pool.available:
-                    lo = mid
-                else:
-                    hi = mid
-            k = lo
-            if k < 2:
-                return None
-        context = sum(r.computed + 1 for r in running)
-        model = self.steps
-        times: list[float] = []
-        now = self.clock
-        lat = cfg.stream_latency_s
-        for j in range(k):
-            ctx = context + j * n
-            now += model.step_s(0, n, ctx, ctx)
-            times.append(now + lat)
-            if horizon is not None and now >= horizon:
-                k = j + 1
-                break
-        if k < 2:
-            return None
-        # readings taken during the run see it running, with the KV it holds by then; those
-        # due by the end of its last step are the main loop's (they see who finished)
-        held_before = pool.held
-        for j, t in enumerate(times[:-1]):
-            if self._next_sample <= t - lat:
-                self._sample_until(t - lat, held_before + blocks_for(j + 1), pool.usable)
-        new_blocks = blocks_for(k)
-        if new_blocks:
-            pool.take(new_blocks)
-        finished = []
-        for req in running:
-            blocks = -(-(req.computed + k) // bs)
-            if blocks > req.blocks:
-                req.blocks = blocks
-            req.computed += k
-            req.generated += k
-            req.tokens += k
-            req.chunks.extend(times)
-            if req.generated >= req.output:
-                finished.append(req)
-        self.clock = times[-1] - lat
-        self.step_count += k
-        if finished:
-            done = set(finished)
-            self.running = [r for r in running if r not in done]
-            for req in finished:
-                pool.release(req, keep_cached=False, block_size=bs)
-        return finished
+                pool.release(req, keep_cached=False, block_size=self.config.block_size)
 
     def _preempt(self, req: SimRequest, pool: BlockPool) -> None:
         pool.release(req, keep_cached=True, block_size=self.config.block_size)
