@@ -28,7 +28,7 @@ from .units import GiB
 
 ENGINES = ("twin", "vllm")
 # The seed ran a vLLM of Qwen3's launch (spring 2025): its default utilization was 0.9, and its
-# log showed 17,440 KV tokens at 0.5 / 10,000, where servecap plans 0.8.5 at 17,696.
+# log showed 17,440 KV tokens at 0.5 / 10,000, where servecap plans 0.8.5 at 17,312.
 SEED_VLLM_VERSION = "0.8.5"
 Progress = Callable[[str], None]
 

@@ -128,7 +128,7 @@ def test_scarce_blocks_reproduce_the_cpu_vllm_time_course(tmp_path):
 
 @pytest.mark.parametrize("answer,low,high", [(1500, 12, 20), (2500, 8, 13)])
 def test_the_seeds_500_users_queue_behind_a_few_running(answer, low, high):
-    # 17,696 KV tokens hold 11.5 answers of 1,518 tokens: vLLM admits 256, then preempts as
+    # 17,312 KV tokens hold 11.4 answers of 1,518 tokens: vLLM admits 256, then preempts as
     # answers grow. Over the run the median lies above KV / full answer (the count each wave
     # ends at), because most of the time answers are only part-written.
     steps = simulate(

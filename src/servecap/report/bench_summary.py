@@ -59,13 +59,12 @@ _SLO_KEYS = {
 }
 
 
+_PER_REQUEST = frozenset({"ttft_s", "tpot_s", "e2e_s", "tokens_per_s"})
+
+
 def _per_request(record: RequestRecord, key: str) -> float | None:
-    return {
-        "ttft_s": record.ttft_s,
-        "tpot_s": record.tpot_s,
-        "e2e_s": record.e2e_s,
-        "tokens_per_s": record.tokens_per_s,
-    }.get(key)
+    value: float | None = getattr(record, key) if key in _PER_REQUEST else None
+    return value
 
 
 def metric_values(records: list[RequestRecord], key: str) -> list[float]:
