@@ -15,6 +15,7 @@ from ..hardware import GPU
 from ..models.spec import LayerKind, ModelSpec
 from ..units import GiB, MiB, round_up
 from ..vllm.versions import VllmVersion
+from .weights import allocated_bytes
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,13 @@ def activation_peak(
     sampler = 0.0
     if last_stage:
         padded = round_up(vocab, 64)
-        sampler = k * rows * vocab + (padded - vocab) * rows * elem
+        if runner == "v2" and not version.at_least("0.25.0"):
+            # the bf16 logits and their fp32 copy, each in its caching-allocator block:
+            # measured to the byte on the H200 (benchmarks/gpu/h200/bytes-0.9.vllm.log)
+            logits = allocated_bytes(rows * vocab * 2) + allocated_bytes(rows * vocab * 4)
+        else:
+            logits = int(k * rows * vocab)
+        sampler = logits + (padded - vocab) * rows * elem
         if not version.at_least("0.9.0"):
             sampler += rows * hidden * elem
         elif not version.at_least("0.9.2"):
@@ -227,15 +234,15 @@ def non_torch_bytes(version: VllmVersion, tp: int, gpu: GPU | None) -> int:
     """Non-torch memory the profile run adds (kernel modules, cuBLAS handles, NCCL buffers).
 
     Public logs: 0.13-0.14 GiB at TP 1 and 0.54-0.55 at TP 2 (H100, 0.11, llm-d); 0.06 at
-    TP 1 (RTX 4080, 0.26); 0.22 at TP 1 on Hopper with 0.22+ (H200, 0.24, measured by
-    benchmarks/gpu). Before 0.11 the start-up snapshot preceded NCCL set-up, yet the
-    logs show less: 0.02 at TP 1 and 0.14 at TP 2 (A100, 0.10.1.1), 0.07 at TP 1 (B200,
-    0.10.2), 0.21 at TP 8 (L40S, 0.10.2).
+    TP 1 (RTX 4080, 0.26); 230 MiB to the byte at TP 1 on Hopper with 0.22+ (H200, 0.24,
+    benchmarks/gpu/h200/bytes-0.9.vllm.log). Before 0.11 the start-up snapshot preceded NCCL
+    set-up, yet the logs show less: 0.02 at TP 1 and 0.14 at TP 2 (A100, 0.10.1.1), 0.07 at
+    TP 1 (B200, 0.10.2), 0.21 at TP 8 (L40S, 0.10.2).
     """
     if version.era == "B":
         return int((0.04 + (0.14 if tp > 1 else 0.0)) * GiB)
     if version.at_least("0.22.0") and gpu is not None and gpu.is_hopper:
-        return int((0.22 + (0.42 if tp > 1 else 0.0)) * GiB)
+        return 230 * MiB + (int(0.42 * GiB) if tp > 1 else 0)
     return int((0.10 + (0.42 if tp > 1 else 0.0)) * GiB)
 
 
