@@ -5,10 +5,14 @@
 # --load-format dummy weights), after `bash .gpu0/unpack.sh install`:
 #   bash benchmarks/gpu/run.sh memory    # 1. memory: 0.5/10000, then `refusal` (at 40960)
 #   bash benchmarks/gpu/run.sh speed     # 2.+3. at 0.9: one request, then the users sweep
+#                                        #   (1,4,16,64 in one process, then 4 x 64 users
+#                                        #   from 4 processes started together)
 #   bash benchmarks/gpu/run.sh speed05   # 2. one request at 0.5 (the seed's comparison)
+#   bash benchmarks/gpu/bytes.sh DIR     # 1. one start-up that logs memory in bytes
+# SRC=DIR runs servecap from another copy of src/ (the GPU run used a snapshot in .gpu0/src).
 # Everything lands in $OUT: plans, vLLM logs, explain output, bench result files.
 # Rehearsal on a CPU, with the tiny model and vLLM's CPU build:
-#   SERVECAP=.venv/bin/servecap MODEL=/tmp/tiny NAME=tiny VLLM_ARGS= USERS=1,4 \
+#   SERVECAP=.venv/bin/servecap MODEL=/tmp/tiny NAME=tiny VLLM_ARGS= USERS=1,4 PARTS=2 PART_USERS=2 \
 #   PLAN_ARGS="--device cpu --kv-cache-space-gib 1 --vllm-version 0.32.0" bash benchmarks/gpu/run.sh speed
 set -uo pipefail
 cd "$(dirname "$0")/../.."
