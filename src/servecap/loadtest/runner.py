@@ -215,9 +215,10 @@ class Runner:
                         for request in warmup or []
                     )
                 )
-                await _open_connections(session, self.endpoint, _streams(profile, len(requests)))
                 if start_at is not None:
                     await asyncio.sleep(max(0.0, start_at - time.time()))
+                # after the wait: vLLM drops connections idle 5 s (VLLM_HTTP_TIMEOUT_KEEP_ALIVE)
+                await _open_connections(session, self.endpoint, _streams(profile, len(requests)))
                 monitor = asyncio.create_task(_monitor_loop(self.health, stop))
                 sampler.start()
                 await self._dispatch(session, profile, requests, phase, seed)

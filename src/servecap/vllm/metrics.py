@@ -36,16 +36,14 @@ _PREFIX_H = ("vllm:prefix_cache_hits", "vllm:gpu_prefix_cache_hits")
 
 _CONFIG = "vllm:cache_config_info"
 _WANTED = (*_RUNNING, *_WAITING, *_KV, *_PREEMPT, *_PREFIX_Q, *_PREFIX_H, _CONFIG)
+_WANTED_LINES = (*_WANTED, *(f"# {kind} {name}" for kind in ("HELP", "TYPE") for name in _WANTED))
 
 
 def _wanted_lines(text: str) -> str:
     """The lines of the metrics read here. vLLM's page is mostly histogram buckets, and
     parsing all of them holds the GIL for milliseconds, which a load generator's event loop
     (the sampler runs on its thread) feels as lag."""
-    comments = tuple(f"# {kind} {name}" for kind in ("HELP", "TYPE") for name in _WANTED)
-    return "\n".join(
-        line for line in text.splitlines() if line.startswith(_WANTED) or line.startswith(comments)
-    )
+    return "\n".join(line for line in text.splitlines() if line.startswith(_WANTED_LINES))
 
 
 def parse_metrics(text: str, time_s: float = 0.0) -> ServerSample:
