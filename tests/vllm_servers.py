@@ -42,8 +42,6 @@ LLAMA = ServerConfig(
 )
 # Every other layer slides over 256 tokens: vLLM's hybrid KV manager groups the layers.
 SLIDING = ServerConfig(TinyModel(architecture="llama-sliding", num_layers=4), max_model_len=2048)
-# 64 blocks of 128 tokens: few enough that long requests queue and get preempted.
-SCARCE = ServerConfig(TinyModel(architecture="qwen3"), args=("--num-gpu-blocks-override", "64"))
 
 # Qwen3-like, 4 layers x 1024 wide: ~11 ms a decode step on this machine, so vLLM streams
 # token by token even under load (QWEN3's ~1.5 ms steps outrun its API server, which then

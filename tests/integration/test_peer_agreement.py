@@ -1,12 +1,13 @@
 """servecap bench agrees with GuideLLM and `vllm bench serve` on one real vLLM server.
 
-The three tools run one after another, twice (S V G S V G; up to four times while the averages
-disagree, every round counting), against the same server with the
-same workload: 24 requests, 4 streams in a closed loop, 64-token random prompts on
+The three tools run one after another, twice, in turned order (S V G, then V G S; up to five
+rounds while the averages disagree; a round where a tool lost a request or the server answered in
+bursts is set aside), against the same server with the same workload: 24 requests, 4 streams in
+a closed loop, 64-token random prompts on
 /v1/completions (no chat template, so every tool sends exactly the prompt it built), 64 output
 tokens forced with ignore_eos. benchmarks/peers.py maps their results onto one set of names
 (GuideLLM's "inter_token_latency" is servecap's and vLLM's TPOT; GuideLLM's own "TPOT"
-includes TTFT and is not used), and each tool's two runs are averaged before comparing.
+includes TTFT and is not used), and each tool's runs are averaged before comparing.
 
 Why not the QWEN3 server the other tests share: that model decodes a step in ~1.5 ms on
 this machine, faster than vLLM's API server can stream 4 x 64 chunks while it shares two
@@ -38,6 +39,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +53,7 @@ import peers
 
 WORKLOAD = peers.Workload(requests=24, prompt_tokens=64, output_tokens=64, concurrency=4)
 ROUNDS = 2
-MAX_ROUNDS = 4
+MAX_ROUNDS = 5
 
 # key: (relative tolerance against the peer's value, absolute floor in the key's unit)
 TOLERANCES = {
@@ -85,45 +87,75 @@ def test_ttft_tpot_and_throughput_agree_with_guidellm_and_vllm_bench(
     # a few requests first, so no tool pays for the server's first (compiling) steps
     peers.run_servecap(url, model, dataclasses.replace(WORKLOAD, requests=8), tmp_path / "warm")
 
-    runs: dict[str, list[dict[str, Any]]] = {"servecap": [], "vllm": [], "guidellm": []}
+    tools: dict[str, Callable[[Path], dict[str, Any]]] = {
+        "servecap": lambda out: peers.run_servecap(url, model, WORKLOAD, out),
+        "vllm": lambda out: peers.run_vllm_bench(
+            url, model, WORKLOAD, out, python=vllm_install.python
+        ),
+        "guidellm": lambda out: peers.run_guidellm(url, model, WORKLOAD, out, python=peers_python),
+    }
+    rounds: list[dict[str, dict[str, Any]]] = []
 
     def one_round(i: int) -> None:
-        runs["servecap"].append(peers.run_servecap(url, model, WORKLOAD, tmp_path / f"s{i}"))
-        vllm_python = vllm_install.python
-        runs["vllm"].append(
-            peers.run_vllm_bench(url, model, WORKLOAD, tmp_path / f"v{i}", python=vllm_python)
-        )
-        runs["guidellm"].append(
-            peers.run_guidellm(url, model, WORKLOAD, tmp_path / f"g{i}", python=peers_python)
-        )
+        # the order turns each round, so load that fades during a round (a server the
+        # previous test left busy, the machine's other jobs) does not always hit one tool
+        names = list(tools)
+        names = names[i % 3 :] + names[: i % 3]
+        rounds.append({name: tools[name](tmp_path / f"{name}{i}") for name in names})
 
     for i in range(ROUNDS):
         one_round(i)
-    misses = _misses(runs)
+    misses = _misses(_clean(rounds))
     # a round disturbed by the shared machine moves one tool by 20-40% (see above): while the
-    # averages disagree, add a round (every round counts), up to MAX_ROUNDS
-    while misses and len(runs["servecap"]) < MAX_ROUNDS:
-        one_round(len(runs["servecap"]))
-        misses = _misses(runs)
-    rounds = len(runs["servecap"])
+    # averages disagree, add a round (every clean round counts), up to MAX_ROUNDS
+    while (misses or len(_clean(rounds)) < ROUNDS) and len(rounds) < MAX_ROUNDS:
+        one_round(len(rounds))
+        misses = _misses(_clean(rounds))
     table = "\n\n".join(
-        f"round {i}:\n" + peers.show([runs[t][i] for t in runs]) for i in range(rounds)
+        f"round {i}{'' if r in _clean(rounds) else ' (set aside)'}:\n"
+        + peers.show([r[t] for t in tools])
+        for i, r in enumerate(rounds)
     )
     print(table)
 
-    for tool_runs in runs.values():
-        for r in tool_runs:
-            assert r["requests_ok"] == WORKLOAD.requests, f"{r['tool']}: failed requests\n{table}"
-            assert r["requests_failed"] == 0, f"{r['tool']}\n{table}"
+    expected = WORKLOAD.requests * WORKLOAD.output_tokens
+    for r in rounds:
+        ours = r["servecap"]
+        assert ours["requests_ok"] == WORKLOAD.requests, f"servecap lost requests\n{table}"
+        assert ours["requests_failed"] == 0 and ours["output_tokens_total"] == expected, table
+    clean = _clean(rounds)
+    assert len(clean) >= ROUNDS, f"fewer than {ROUNDS} rounds where every peer succeeded\n{table}"
+    for r in clean:
+        for name, run in r.items():
             # every tool forced the length, or TPOT and throughput would not be comparable
-            expected = WORKLOAD.requests * WORKLOAD.output_tokens
-            assert r["output_tokens_total"] == expected, f"{r['tool']}\n{table}"
-            assert r["tpot_p50_s"] > 0.001, f"{r['tool']}: the server did not stream\n{table}"
+            assert run["output_tokens_total"] == expected, f"{name}\n{table}"
     assert not misses, "\n".join(misses) + "\n\n" + table
 
 
-def _misses(runs: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """Where servecap's averages over all rounds lie outside TOLERANCES of a peer's."""
+def _clean(rounds: list[dict[str, dict[str, Any]]]) -> list[dict[str, dict[str, Any]]]:
+    """Rounds where every tool got every request answered, token by token.
+
+    A peer that loses a request (GuideLLM did, once in CI: 23 of 24) measured a different
+    workload, and a run the server answered in bursts (TPOT ~0, see above) has no TPOT to
+    compare; servecap itself must never lose a request, which is checked on every round.
+    """
+    return [
+        r
+        for r in rounds
+        if all(
+            run["requests_ok"] == WORKLOAD.requests
+            and run["requests_failed"] == 0
+            and run["tpot_p50_s"] > 0.001
+            for run in r.values()
+        )
+    ]
+
+
+def _misses(rounds: list[dict[str, dict[str, Any]]]) -> list[str]:
+    """Where servecap's averages over the rounds lie outside TOLERANCES of a peer's."""
+    runs = {name: [r[name] for r in rounds] for name in ("servecap", "vllm", "guidellm")}
+    if not rounds:
+        return ["no clean round"]
     servecap = _average(runs["servecap"])
     misses = []
     for name in ("vllm", "guidellm"):

@@ -1,16 +1,15 @@
-"""The simulator, calibrated on one small run of real vLLM, predicts a different, harder run.
+"""The simulator, calibrated on small runs of real vLLM, predicts a different, harder run.
 
 Calibration: 16 requests over 4 streams with plentiful KV. Prediction: 24 users at once with
 long answers on 64 KV blocks, so vLLM admits what fits, preempts as answers grow and queues
 the rest (benchmarks/sim_accuracy.py prints the same comparison in full).
 
-What holds run after run on this shared 2-core machine, and is asserted: the scheduler's
-numbers (peak running within 1, preemptions within 3) and E2E, TTFT p95 and throughput within
-35%. The issue asks for 15%; single runs reach it (README: within 6%), but across runs the
-calibrated prediction moved by up to +-25% while the target itself measured 356 to 462 tokens/s,
-and TTFT p50, the boundary between the first wave and the queued requests, moved by up to 50%.
-A miss is measured once more, calibration and target both; the second attempt must then pass
-on its own.
+Asserted, as the issue asks: peak running within 1, preemptions within 3, and TTFT p50/p95,
+E2E p50/p95 and output throughput within 15%. On this shared 2-core machine one measured run of
+the target moves by +-13% (356 to 462 tokens/s), so calibration and target alternate three
+times: the profile is fitted to all three calibration runs and the prediction is compared with
+the median of the three target runs. A miss is measured once more, all of it; the second
+attempt must then pass on its own.
 """
 
 from __future__ import annotations
@@ -23,17 +22,17 @@ from vllm_servers import SCARCE_WIDE
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import sim_accuracy
 
-LATENCY_TOLERANCE = 0.35
+LATENCY_TOLERANCE = 0.15
 EXACT_WITHIN_ONE = ("peak running",)
-WITHIN_TOLERANCE = ("TTFT p95", "E2E p50", "E2E p95", "output throughput")
+WITHIN_TOLERANCE = ("TTFT p50", "TTFT p95", "E2E p50", "E2E p95", "output throughput")
 ATTEMPTS = 2
 
 
 def _check(result: sim_accuracy.Accuracy) -> tuple[list[str], str]:
-    rows = {row.label: row for row in result.comparison.rows}
+    rows = {row.label: row for row in result.rows}
     table = "\n".join(
         f"{r.label}: measured {r.measured} predicted {r.predicted} error {r.error}"
-        for r in result.comparison.rows
+        for r in result.rows
     )
     assert rows["preemptions"].measured, f"the target run must preempt\n{table}"
     assert rows["peak waiting"].measured, f"the target run must queue\n{table}"

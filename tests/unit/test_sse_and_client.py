@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 
 import aiohttp
@@ -20,6 +21,38 @@ def test_sse_events_split_anywhere():
         decoder = SSEDecoder()
         events = decoder.feed(stream[:cut]) + decoder.feed(stream[cut:])
         assert events == ['{"a": 1}', "line1\nline2", "[DONE]"], cut
+
+
+def test_sse_whole_events_decode_as_byte_by_byte():
+    # chunks of whole single-line events take a fast path; anything else must not, and every
+    # way of cutting a stream must give what feeding it one byte at a time gives
+    pieces = [
+        b'data: {"a": 1}\n\n',
+        b"data:no-space\n\n",
+        b"data:\n\n",
+        b": comment\n\n",
+        b"data: x\ndata: y\n\n",
+        b"\n",
+        b"event: e\ndata: z\n\n",
+        b"data: crlf\r\n\r\n",
+        b"data: \xc3\xa9t\xc3\xa9\n\n",
+        b"data\n\n",
+        b"id: 7\n\n",
+    ]
+    rng = random.Random(5)
+    for _ in range(300):
+        stream = b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 8)))
+        expected = []
+        one = SSEDecoder()
+        for i in range(len(stream)):
+            expected += one.feed(stream[i : i + 1])
+        cuts = sorted(rng.sample(range(1, len(stream)), min(3, len(stream) - 1)))
+        decoder = SSEDecoder()
+        got = []
+        for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True):
+            got += decoder.feed(stream[a:b])
+        assert got == expected, stream
+        assert SSEDecoder().feed(stream) == expected, stream
 
 
 def test_sse_flush_returns_an_unterminated_last_event():
