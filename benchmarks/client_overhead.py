@@ -30,7 +30,11 @@ clients run at niceness -10 (--nice).
 TTFT error = the client's median TTFT minus the server's true median TTFT, at the lightest
 level and at the client's highest sustained one.
 
-Usage: python benchmarks/client_overhead.py [--quick] [--tools servecap,vllm,guidellm]
+The tool "aiohttp" (benchmarks/bare_aiohttp.py) is the floor: an aiohttp client that only sends
+requests and reads streams. No aiohttp-based client (servecap, vllm bench serve) can sustain
+more than it does.
+
+Usage: python benchmarks/client_overhead.py [--quick] [--tools servecap,vllm,guidellm,aiohttp]
 (the server alone: python benchmarks/client_overhead.py serve --port 8123)
 """
 
@@ -321,8 +325,25 @@ class Setup:
     prompt_tokens: int = 64
 
 
+def run_bare(setup: Setup, workload: peers.Workload, out_dir: Path) -> dict[str, Any]:
+    """bare_aiohttp.py, the floor for aiohttp clients, on core 1."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = out_dir / "bare.json"
+    argv = ["taskset", "-c", "1", sys.executable, str(Path(__file__).with_name("bare_aiohttp.py"))]
+    argv += ["--url", setup.url, "--model", MODEL, "--requests", str(workload.requests)]
+    argv += ["--output-tokens", str(workload.output_tokens), "--out", str(result)]
+    if workload.concurrency is not None:
+        argv += ["--concurrency", str(workload.concurrency)]
+    else:
+        argv += ["--rate", f"{workload.rate:g}"]
+    subprocess.run(argv, check=True, timeout=300, capture_output=True)
+    return dict(json.loads(result.read_text()))
+
+
 def run_tool(setup: Setup, tool: str, workload: peers.Workload, out_dir: Path) -> dict[str, Any]:
     common = {"cpus": "1", "timeout": 300}
+    if tool == "aiohttp":
+        return run_bare(setup, workload, out_dir)
     if tool == "servecap":
         return peers.run_servecap(setup.url, MODEL, workload, out_dir, **common)  # type: ignore[arg-type]
     if tool == "vllm":
@@ -360,7 +381,13 @@ def measure(setup: Setup, tool: str, mode: str, load: float, requests: int) -> L
     shutil.rmtree(out_dir, ignore_errors=True)
     try:
         result = run_tool(setup, tool, workload, out_dir)
-    except (peers.PeerError, subprocess.TimeoutExpired, KeyError, ValueError) as exc:
+    except (
+        peers.PeerError,
+        subprocess.TimeoutExpired,
+        subprocess.CalledProcessError,
+        KeyError,
+        ValueError,
+    ) as exc:
         level.error = str(exc).splitlines()[0][:160]
         return level
     stats = _get(setup.url + "/stats")
@@ -440,7 +467,12 @@ def search(
 
 RATES = [12.5, 25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0]
 STREAMS = [4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0]
-NAMES = {"servecap": "servecap", "vllm": "vllm bench serve", "guidellm": "GuideLLM"}
+NAMES = {
+    "servecap": "servecap",
+    "vllm": "vllm bench serve",
+    "guidellm": "GuideLLM",
+    "aiohttp": "bare aiohttp",
+}
 
 
 def _free_port() -> int:
@@ -595,7 +627,7 @@ def main() -> None:
         if note.split(":", 1)[1].strip():
             print(f"  note: {note}")
     me = summary.get("servecap")
-    for peer in ("vllm", "guidellm"):
+    for peer in ("vllm", "guidellm", "aiohttp"):
         other = summary.get(peer)
         if me and other:
             print(
