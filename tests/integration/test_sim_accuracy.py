@@ -11,8 +11,8 @@ times: the profile is fitted to all three calibration runs and the prediction is
 the median of the three target runs. Run alone, that held 15% (largest errors 9.5-10.2% in three
 runs); in a CI run, with the suite's other vLLM servers alive, the same code was 17-24% off in
 both attempts. The simulator runs fast on this preempting workload in every run (its prefill is
-too fast, see README), and a loaded machine widens the gap. A miss is measured once more, all of it; the
-second attempt must then pass on its own.
+too fast, see README), and a loaded machine widens the gap. A miss is measured once more, all of
+it; the second attempt must then pass on its own.
 """
 
 from __future__ import annotations
