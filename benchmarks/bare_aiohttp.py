@@ -1,10 +1,11 @@
-"""The floor for any aiohttp load client: requests sent and streams read, nothing else.
+"""A reference aiohttp load client: requests sent and streams read, nothing else.
 
 client_overhead.py runs it as the tool "aiohttp", beside servecap and its peers. It schedules
 requests as servecap does (constant rate on an absolute clock, or N streams in a closed loop
 with their connections opened first) and reads each answer with `iter_any()`, stamping only the
-first chunk: no SSE decoding, no JSON, no records, no /metrics. What it sustains is what aiohttp
-itself allows on one core, so servecap's distance from it is servecap's own cost.
+first chunk: no SSE decoding, no JSON, no records, no /metrics. What it sustains is roughly
+what aiohttp itself allows on one core (measured: no more request rate than servecap, more
+closed-loop streams).
 
 Usage: python benchmarks/bare_aiohttp.py --url URL --model M --requests N
        (--rate R | --concurrency C) --output-tokens T --out result.json

@@ -170,8 +170,9 @@ def test_ttft_tpot_and_throughput_agree_with_guidellm_and_vllm_bench(
     while (misses or len(_clean(rounds)) < ROUNDS) and len(rounds) < MAX_ROUNDS:
         one_round(len(rounds))
         misses = _misses(_clean(rounds))
+    clean = _clean(rounds)
     table = "\n\n".join(
-        f"round {i}{'' if r in _clean(rounds) else ' (set aside)'}:\n"
+        f"round {i}{'' if r in clean else ' (set aside)'}:\n"
         + peers.show([r[t] for t in tools])
         + "\nvLLM's own, same run: "
         + ", ".join(
@@ -187,7 +188,6 @@ def test_ttft_tpot_and_throughput_agree_with_guidellm_and_vllm_bench(
         ours = r["servecap"]
         assert ours["requests_ok"] == WORKLOAD.requests, f"servecap lost requests\n{table}"
         assert ours["requests_failed"] == 0 and ours["output_tokens_total"] == expected, table
-    clean = _clean(rounds)
     assert len(clean) >= ROUNDS, f"fewer than {ROUNDS} rounds where every peer succeeded\n{table}"
     for r in clean:
         for name, run in r.items():
