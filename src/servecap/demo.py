@@ -8,7 +8,6 @@ explained beside the plan, and `bench` measures both the single request and the 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from .api import make_plan
 from .errors import InvalidValueError
 from .loadtest.bench import BenchConfig, BenchProgress, run_bench
 from .loadtest.client import Endpoint
+from .loadtest.eventloop import run_loop
 from .loadtest.runner import LoadProfile
 from .loadtest.workload import Lengths, WorkloadSpec
 from .memory.inverse import smallest_setup
@@ -206,7 +206,7 @@ def _bench(
         sample_interval_s=0.1,
         seed=seed,
     )
-    return asyncio.run(run_bench(config, BenchProgress())).summary
+    return run_loop(run_bench(config, BenchProgress())).summary
 
 
 def _preemptions(url: str) -> float | None:

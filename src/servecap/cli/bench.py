@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -123,6 +122,7 @@ def bench_command(
     from ..errors import InvalidValueError
     from ..loadtest.bench import BenchConfig, BenchProgress, run_bench
     from ..loadtest.client import Endpoint
+    from ..loadtest.eventloop import run_loop
     from ..report.bench_summary import NAME_MAPS
     from . import loadopts
     from .live import live_progress
@@ -173,7 +173,7 @@ def bench_command(
     progress = BenchProgress()
     try:
         with live_progress(out, progress, enabled=not json_out):
-            result = asyncio.run(run_bench(config, progress))
+            result = run_loop(run_bench(config, progress))
     except KeyboardInterrupt:
         out.err.print(
             f"interrupted: every finished request is in {config.output}; "

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+import orjson
 
 from .records import RequestRecord
 from .sse import SSEDecoder
@@ -149,7 +149,7 @@ async def _read_stream(
                 done = True
                 continue
             try:
-                event = json.loads(data)
+                event = orjson.loads(data)
             except ValueError:
                 _fail(record, "malformed_stream", f"not JSON: {data[:120]}", now)
                 return None

@@ -22,9 +22,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from ..errors import InvalidValueError
 from ..vllm.metrics import ServerSample
 from .records import RequestRecord
+
+_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
 class ResultWriter:
@@ -46,7 +50,8 @@ class ResultWriter:
         self.write({"type": "run", **anchor, **meta})
 
     def write(self, obj: dict[str, Any]) -> None:
-        self._file.write(json.dumps(obj, separators=(",", ":")) + "\n")
+        # orjson writes NaN and infinities as null, which keeps every line valid JSON
+        self._file.write(orjson.dumps(obj, option=_OPTIONS).decode() + "\n")
         self._file.flush()
 
     def request(self, record: RequestRecord) -> None:
