@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import math
 import statistics
 import subprocess
 import sys
@@ -32,6 +34,7 @@ from rich.console import Console
 from servecap import make_plan
 from servecap.loadtest.bench import BenchConfig, run_bench
 from servecap.loadtest.client import Endpoint
+from servecap.loadtest.records import RequestRecord
 from servecap.loadtest.runner import LoadProfile
 from servecap.loadtest.workload import Lengths, WorkloadSpec
 from servecap.memory.plan import MemoryPlan
@@ -77,10 +80,41 @@ TARGET = (
 )
 
 
+@dataclass(frozen=True)
+class Steps:
+    """The engine's steps as the clients saw them: gaps between token arrivals on any stream.
+
+    A step's tokens reach every stream within a few milliseconds, so arrivals closer than
+    STEP_GAP_S apart are one step. Steps over LONG_STEP_S are those with a prefill or a
+    recompute; the median is a decode step. On a machine whose speed drifts, the median moves.
+    """
+
+    median_s: float
+    long_count: int
+    long_total_s: float
+
+
+STEP_GAP_S = 0.004
+LONG_STEP_S = 0.035
+
+
+def engine_steps(records: list[RequestRecord]) -> Steps:
+    times = sorted(t for r in records if r.ok for t in r.chunk_times_s)
+    starts = times[:1]
+    for t in times[1:]:
+        if t - starts[-1] > STEP_GAP_S:
+            starts.append(t)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    long = [g for g in gaps if g > LONG_STEP_S]
+    return Steps(statistics.median(gaps) if gaps else math.nan, len(long), sum(long))
+
+
 @dataclass
 class Accuracy:
     calibration: Calibration
     comparisons: list[Comparison]  # one per measured target run, each against the one prediction
+    measured_steps: list[Steps]  # one per measured target run
+    predicted_steps: Steps
 
     @property
     def rows(self) -> list[Row]:
@@ -182,6 +216,22 @@ def measure_and_predict(url: str, model_dir: Path, out: Path, rounds: int = 3) -
             compare_runs((t.records, t.samples), (predicted.records, predicted.samples))
             for t in targets
         ],
+        [engine_steps(t.records) for t in targets],
+        engine_steps(predicted.records),
+    )
+
+
+def steps_line(result: Accuracy) -> str:
+    """The target runs' engine steps, real (each run) against simulated."""
+    real, sim = result.measured_steps, result.predicted_steps
+    medians = "/".join(f"{s.median_s * 1000:.1f}" for s in real)
+    counts = "/".join(str(s.long_count) for s in real)
+    totals = "/".join(f"{s.long_total_s:.1f}" for s in real)
+    return (
+        f"engine steps: median (a decode step) real {medians} ms, simulated "
+        f"{sim.median_s * 1000:.1f} ms; steps over {LONG_STEP_S * 1000:.0f} ms (prefills, "
+        f"recomputes) real {counts}, {totals} s in all, simulated {sim.long_count}, "
+        f"{sim.long_total_s:.1f} s"
     )
 
 
@@ -200,7 +250,8 @@ def show(result: Accuracy, console: Console) -> None:
     console.print(
         f"real vLLM: the median of {len(result.comparisons)} runs, each after a calibration run"
     )
-    console.print(compare_table(result.rows, "real vLLM", "simulated"), "")
+    console.print(compare_table(result.rows, "real vLLM", "simulated"))
+    console.print(steps_line(result), "")
     console.print("the first run's time-course:")
     console.print(course_table(result.comparisons[0].course, "real vLLM", "simulated"))
 

@@ -5,14 +5,15 @@ long answers on 64 KV blocks, so vLLM admits what fits, preempts as answers grow
 the rest (benchmarks/sim_accuracy.py prints the same comparison in full).
 
 Asserted: peak running within 1, preemptions within 3, and TTFT p50/p95, E2E p50/p95 and output
-throughput within 35%. The issue asks for 15%. On this shared 2-core machine one measured run of
-the target moves by +-13% (356 to 462 tokens/s), so calibration and target alternate three
-times: the profile is fitted to all three calibration runs and the prediction is compared with
-the median of the three target runs. Run alone, that held 15% (largest errors 9.5-10.2% in three
-runs); in a CI run, with the suite's other vLLM servers alive, the same code was 17-24% off in
-both attempts. The simulator runs fast on this preempting workload in every run (its prefill is
-too fast, see README), and a loaded machine widens the gap. A miss is measured once more, all of
-it; the second attempt must then pass on its own.
+throughput within 35%. The issue asks for 15%. This machine's speed drifts: for seconds to
+minutes a step takes up to twice as long (the same four-prompt prefill took 0.41 s in one target
+run and 0.89 s in the next; a fixed matmul loop alone on a core moves by 45% between 10-s
+windows). So calibration and target alternate three times: the profile is fitted to all three
+calibration runs and the prediction is compared with the median of the three target runs. Run
+alone, that held 15% (largest errors 9.5-10.2% in three runs); in a CI run, with the suite's
+other vLLM servers alive, the same code was 17-24% off in both attempts. The failure message
+shows each run's engine steps (their median and the long ones), where a slow phase shows. A miss
+is measured once more, all of it; the second attempt must then pass on its own.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def _check(result: sim_accuracy.Accuracy) -> tuple[list[str], str]:
         f"{r.label}: measured {r.measured} predicted {r.predicted} error {r.error}"
         for r in result.rows
     )
+    table += "\n" + sim_accuracy.steps_line(result)
     assert rows["preemptions"].measured, f"the target run must preempt\n{table}"
     assert rows["peak waiting"].measured, f"the target run must queue\n{table}"
     misses = []

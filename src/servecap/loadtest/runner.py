@@ -1,9 +1,9 @@
 """Drive load against a server: one request, N users at once, fixed concurrency, or a rate.
 
-Everything runs on one asyncio loop with one aiohttp session (no connection cap, a large
-read buffer). Beside the requests, two helpers run: a sampler that reads vLLM's /metrics, and
-a monitor that measures this loop's own lag, so a run where the client was the bottleneck is
-marked as such.
+Everything runs on one event loop (uvloop where installed, see eventloop.py) with one aiohttp
+session (no connection cap, a large read buffer). Beside the requests, two helpers run: a
+sampler that reads vLLM's /metrics, and a monitor that measures this loop's own lag, so a run
+where the client was the bottleneck is marked as such.
 """
 
 from __future__ import annotations
