@@ -86,16 +86,19 @@ class Steps:
 
     A step's tokens reach every stream within a few milliseconds, so arrivals closer than
     STEP_GAP_S apart are one step. Steps over LONG_STEP_S are those with a prefill or a
-    recompute; the median is a decode step. On a machine whose speed drifts, the median moves.
+    recompute; the median is a decode step. On a machine whose speed drifts, the median moves,
+    and the slowest WINDOW_S window's median decode step shows a slow phase within the run.
     """
 
     median_s: float
     long_count: int
     long_total_s: float
+    slowest_window_s: float
 
 
 STEP_GAP_S = 0.004
 LONG_STEP_S = 0.035
+WINDOW_S = 4.0
 
 
 def engine_steps(records: list[RequestRecord]) -> Steps:
@@ -106,7 +109,17 @@ def engine_steps(records: list[RequestRecord]) -> Steps:
             starts.append(t)
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     long = [g for g in gaps if g > LONG_STEP_S]
-    return Steps(statistics.median(gaps) if gaps else math.nan, len(long), sum(long))
+    windows: dict[int, list[float]] = {}
+    for start, gap in zip(starts, gaps, strict=False):
+        if gap <= LONG_STEP_S:
+            windows.setdefault(int((start - starts[0]) // WINDOW_S), []).append(gap)
+    medians = [statistics.median(w) for w in windows.values() if len(w) >= 20]
+    return Steps(
+        statistics.median(gaps) if gaps else math.nan,
+        len(long),
+        sum(long),
+        max(medians) if medians else math.nan,
+    )
 
 
 @dataclass
@@ -227,10 +240,12 @@ def steps_line(result: Accuracy) -> str:
     medians = "/".join(f"{s.median_s * 1000:.1f}" for s in real)
     counts = "/".join(str(s.long_count) for s in real)
     totals = "/".join(f"{s.long_total_s:.1f}" for s in real)
+    slowest = "/".join(f"{s.slowest_window_s * 1000:.1f}" for s in real)
     return (
         f"engine steps: median (a decode step) real {medians} ms, simulated "
-        f"{sim.median_s * 1000:.1f} ms; steps over {LONG_STEP_S * 1000:.0f} ms (prefills, "
-        f"recomputes) real {counts}, {totals} s in all, simulated {sim.long_count}, "
+        f"{sim.median_s * 1000:.1f} ms; slowest {WINDOW_S:g}-s window's median real {slowest} ms, "
+        f"simulated {sim.slowest_window_s * 1000:.1f} ms; steps over {LONG_STEP_S * 1000:.0f} ms "
+        f"(prefills, recomputes) real {counts}, {totals} s in all, simulated {sim.long_count}, "
         f"{sim.long_total_s:.1f} s"
     )
 

@@ -12,8 +12,9 @@ windows). So calibration and target alternate three times: the profile is fitted
 calibration runs and the prediction is compared with the median of the three target runs. Run
 alone, that held 15% (largest errors 9.5-10.2% in three runs); in a CI run, with the suite's
 other vLLM servers alive, the same code was 17-24% off in both attempts. The failure message
-shows each run's engine steps (their median and the long ones), where a slow phase shows. A miss
-is measured once more, all of it; the second attempt must then pass on its own.
+shows each run's engine steps (their median, the slowest 4-s window's and the long ones), where
+a slow phase shows. A miss is measured once more, all of it; the second attempt must then pass on
+its own.
 """
 
 from __future__ import annotations
