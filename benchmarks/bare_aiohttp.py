@@ -22,6 +22,7 @@ from pathlib import Path
 
 import aiohttp
 
+from servecap.loadtest.client import Endpoint
 from servecap.loadtest.eventloop import run_loop
 
 
@@ -41,7 +42,8 @@ async def _one(session: aiohttp.ClientSession, url: str, body: bytes, ttfts: lis
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
-    url = args.url.rstrip("/").removesuffix("/v1") + "/v1/completions"
+    endpoint = Endpoint(args.url, args.model, "completions")
+    url = endpoint.url
     body = json.dumps(
         {
             "model": args.model,
@@ -55,7 +57,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         if args.concurrency:
-            models = args.url.rstrip("/").removesuffix("/v1") + "/v1/models"
+            models = endpoint.root + "/v1/models"
 
             async def warm() -> None:
                 async with session.get(models) as r:
