@@ -2,25 +2,25 @@
 
 1. Real vLLM (the CPU build) serves a small random Qwen3-like model with 64 KV blocks of 128
    tokens.
-2. Calibration run (`servecap bench`): 4 streams, 16 requests, prompts of 64-512 tokens, 128
-   output tokens. KV is plentiful there: nothing waits for blocks.
-3. Target run (`servecap bench`): 24 users at once with 455-token prompts and 600 output
+2. Calibration run (`servecap bench`): 6 streams, 24 requests, prompts of 64-512 tokens and
+   answers of 32-256. KV is plentiful there: nothing waits for blocks.
+3. Target run (`servecap bench`): 40 users at once with 455-token prompts and 400 output
    tokens. KV is scarce there: vLLM admits what fits, preempts as answers grow, queues the rest.
-   Steps 2 and 3 alternate three times.
-4. `servecap calibrate` fits the step-time profile to the three calibration runs.
-5. `servecap simulate` predicts the target run from the plan and the fitted profile; it is
-   printed against the median of the three measured target runs, with the running/waiting
-   time-course of the first.
+   Steps 2 and 3 alternate five times.
+4. `servecap calibrate` fits a step-time profile to each calibration run.
+5. `servecap simulate` predicts the target run with each profile. The median of the
+   predictions is printed against the median of the measured target runs, with the
+   running/waiting time-course of the first run against the prediction of median throughput.
 
-Usage: python benchmarks/sim_accuracy.py [--out DIR]
-(needs scripts/setup-vllm; about 4 minutes on 2 cores, most of it vLLM's start-up)
+Usage: python benchmarks/sim_accuracy.py [--out DIR] [--rounds N]
+       python benchmarks/sim_accuracy.py --reuse --out DIR   (fit and predict again, no vLLM)
+(needs scripts/setup-vllm; about 7 minutes on 2 cores)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import math
 import statistics
 import subprocess
@@ -41,6 +41,7 @@ from servecap.memory.plan import MemoryPlan
 from servecap.report.compare import Comparison, Row, compare_runs
 from servecap.report.compare_view import compare_table, course_table
 from servecap.sim.calibrate import Calibration, calibrate
+from servecap.sim.observed import LONG_STEP_S, observed_steps
 from servecap.sim.simulate import simulate
 from servecap.tinymodel import TinyModel, write_tiny_model
 from servecap.vllm.launcher import LaunchSpec, VllmInstall, VllmServer, find_vllm
@@ -63,18 +64,18 @@ MAX_MODEL_LEN = 2048
 VLLM_VERSION = "0.32.0"
 
 CALIBRATION = (
-    LoadProfile("concurrency", requests=16, concurrency=4),
+    LoadProfile("concurrency", requests=24, concurrency=6),
     WorkloadSpec(
         prompt_tokens=Lengths("uniform", 64, 512),
-        output_tokens=Lengths("fixed", 128),
+        output_tokens=Lengths("uniform", 32, 256),
         seed=11,
     ),
 )
 TARGET = (
-    LoadProfile("users", requests=24),
+    LoadProfile("users", requests=40),
     WorkloadSpec(
         prompt_tokens=Lengths("fixed", 455),
-        output_tokens=Lengths("fixed", 600),
+        output_tokens=Lengths("fixed", 400),
         seed=12,
     ),
 )
@@ -82,12 +83,11 @@ TARGET = (
 
 @dataclass(frozen=True)
 class Steps:
-    """The engine's steps as the clients saw them: gaps between token arrivals on any stream.
+    """The engine's steps as the clients saw them (servecap.sim.observed).
 
-    A step's tokens reach every stream within a few milliseconds, so arrivals closer than
-    STEP_GAP_S apart are one step. Steps over LONG_STEP_S are those with a prefill or a
-    recompute; the median is a decode step. On a machine whose speed drifts, the median moves,
-    and the slowest WINDOW_S window's median decode step shows a slow phase within the run.
+    Steps over LONG_STEP_S are those with a prefill or a recompute; the median is a decode
+    step. On a machine whose speed drifts, the median moves, and the slowest WINDOW_S window's
+    median decode step shows a slow phase within the run.
     """
 
     median_s: float
@@ -96,23 +96,19 @@ class Steps:
     slowest_window_s: float
 
 
-STEP_GAP_S = 0.004
-LONG_STEP_S = 0.035
 WINDOW_S = 4.0
+ROUNDS = 5
 
 
 def engine_steps(records: list[RequestRecord]) -> Steps:
-    times = sorted(t for r in records if r.ok for t in r.chunk_times_s)
-    starts = times[:1]
-    for t in times[1:]:
-        if t - starts[-1] > STEP_GAP_S:
-            starts.append(t)
-    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    steps = observed_steps(records)
+    gaps = [duration for _, _, duration in steps]
     long = [g for g in gaps if g > LONG_STEP_S]
     windows: dict[int, list[float]] = {}
-    for start, gap in zip(starts, gaps, strict=False):
+    first = steps[0][0] if steps else 0.0
+    for start, _, gap in steps:
         if gap <= LONG_STEP_S:
-            windows.setdefault(int((start - starts[0]) // WINDOW_S), []).append(gap)
+            windows.setdefault(int((start - first) // WINDOW_S), []).append(gap)
     medians = [statistics.median(w) for w in windows.values() if len(w) >= 20]
     return Steps(
         statistics.median(gaps) if gaps else math.nan,
@@ -124,24 +120,25 @@ def engine_steps(records: list[RequestRecord]) -> Steps:
 
 @dataclass
 class Accuracy:
-    calibration: Calibration
-    comparisons: list[Comparison]  # one per measured target run, each against the one prediction
+    calibrations: list[Calibration]  # one fit per calibration run
+    comparisons: list[Comparison]  # each measured target run against the central prediction
+    predictions: list[list[Row]]  # each fit's prediction (the `predicted` side of each row)
     measured_steps: list[Steps]  # one per measured target run
-    predicted_steps: Steps
+    predicted_steps: Steps  # the central prediction's
 
     @property
     def rows(self) -> list[Row]:
-        """Each number's median over the target runs against the prediction.
+        """Each number's median over the measured target runs against its median over the fits.
 
-        On a shared 2-core machine one run of the target moves by +-13% (356 to 462 tokens/s
-        measured); the median of three moves less, and so does a fit to three calibrations.
+        A slow phase of this machine (a step up to twice as long for seconds to minutes) can
+        fall on any run; the medians stand as long as it hits fewer than half of either.
         """
         first = self.comparisons[0].rows
         return [
             Row(
                 row.label,
                 _median([c.rows[i].measured for c in self.comparisons]),
-                row.predicted,
+                _median([p[i].predicted for p in self.predictions]),
                 row.unit,
             )
             for i, row in enumerate(first)
@@ -197,41 +194,57 @@ def _bench(url: str, model: str, run: tuple[LoadProfile, WorkloadSpec], out: Pat
     return asyncio.run(run_bench(config)).path
 
 
-def measure_and_predict(url: str, model_dir: Path, out: Path, rounds: int = 3) -> Accuracy:
-    """Measure the calibration and the target run `rounds` times, alternating; calibrate on
-    every calibration run and simulate the target once."""
-    from servecap.loadtest.results import read_results
-
+def measure_and_predict(url: str, model_dir: Path, out: Path, rounds: int = ROUNDS) -> Accuracy:
+    """Measure the calibration and the target run `rounds` times, alternating; fit a profile to
+    each calibration run and predict the target with each."""
     plan = plan_for(model_dir)
     model = str(model_dir)
     # a few requests first, so the calibration does not pay for the server's first steps
     warm = (LoadProfile("concurrency", requests=4, concurrency=2), CALIBRATION[1])
     _bench(url, model, warm, out / "warmup.jsonl")
-    calibration_records = []
+    for i in range(rounds):
+        _bench(url, model, CALIBRATION, out / f"calibration{i}.jsonl")
+        _bench(url, model, TARGET, out / f"target{i}.jsonl")
+    return predict(plan, out, rounds)
+
+
+def predict(plan: MemoryPlan, out: Path, rounds: int) -> Accuracy:
+    """Fit a profile to each saved calibration run in `out`, predict the target with each and
+    set the predictions against the saved target runs."""
+    from servecap.loadtest.results import read_results
+
+    fits = []
     targets = []
     for i in range(rounds):
-        run = read_results([_bench(url, model, CALIBRATION, out / f"calibration{i}.jsonl")])
-        calibration_records += run.records
-        targets.append(read_results([_bench(url, model, TARGET, out / f"target{i}.jsonl")]))
-    fitted = calibrate(plan, calibration_records)
-    fitted.profile.save(out / "profile.json")
+        fits.append(calibrate(plan, read_results([out / f"calibration{i}.jsonl"]).records))
+        fits[-1].profile.save(out / f"profile{i}.json")
+        targets.append(read_results([out / f"target{i}.jsonl"]))
     # the simulated clients send what the real ones sent: the same prompt and output lengths
-    predicted = simulate(
-        plan,
-        TARGET[0],
-        TARGET[1],
-        step_profile=fitted.profile,
-        output=out / "target-simulated.jsonl",
-    )[0]
+    predictions = [
+        simulate(
+            plan,
+            TARGET[0],
+            TARGET[1],
+            step_profile=fit.profile,
+            output=out / f"target-simulated{i}.jsonl",
+        )[0]
+        for i, fit in enumerate(fits)
+    ]
+    first = (targets[0].records, targets[0].samples)
+    predicted_rows = [compare_runs(first, (p.records, p.samples)).rows for p in predictions]
+    throughput = [_row(rows, "output throughput").predicted or 0.0 for rows in predicted_rows]
+    central = predictions[sorted(range(rounds), key=throughput.__getitem__)[rounds // 2]]
     return Accuracy(
-        fitted,
-        [
-            compare_runs((t.records, t.samples), (predicted.records, predicted.samples))
-            for t in targets
-        ],
+        fits,
+        [compare_runs((t.records, t.samples), (central.records, central.samples)) for t in targets],
+        predicted_rows,
         [engine_steps(t.records) for t in targets],
-        engine_steps(predicted.records),
+        engine_steps(central.records),
     )
+
+
+def _row(rows: list[Row], label: str) -> Row:
+    return next(r for r in rows if r.label == label)
 
 
 def steps_line(result: Accuracy) -> str:
@@ -251,30 +264,51 @@ def steps_line(result: Accuracy) -> str:
 
 
 def show(result: Accuracy, console: Console) -> None:
-    c = result.calibration
-    p = c.profile
+    profiles = [c.profile for c in result.calibrations]
+
+    def spread(values: list[float], scale: float, unit: str) -> str:
+        return f"{min(values) * scale:.3g}-{max(values) * scale:.3g} {unit}"
+
     console.print(
-        f"calibrated on {c.requests} requests: step overhead {p.overhead_s * 1000:.2f} ms, "
-        f"per token {p.per_token_s * 1e6:.1f} us, API server {p.api_chunk_s * 1e6:.0f} us per "
-        f"chunk; fit error {c.before:.1%} with the defaults -> {c.error:.1%}"
+        f"calibrated on each of {len(profiles)} runs of {result.calibrations[0].requests} "
+        f"requests: step overhead {spread([p.overhead_s for p in profiles], 1000, 'ms')}, "
+        f"compute {spread([p.flops_efficiency for p in profiles], 1, 'x the CPU guess')}, API "
+        f"server {spread([p.api_chunk_s for p in profiles], 1e6, 'us')} per chunk, request "
+        f"latency {spread([p.request_latency_s for p in profiles], 1000, 'ms')}; fit error "
+        f"{spread([c.error for c in result.calibrations], 100, '%')}"
     )
     console.print(
         f"\ntarget: {TARGET[0].requests} users at once, {TARGET[1].prompt_tokens.a:g}-token "
         f"prompts, {TARGET[1].output_tokens.a:g} output tokens, {BLOCKS} KV blocks of 128"
     )
     console.print(
-        f"real vLLM: the median of {len(result.comparisons)} runs, each after a calibration run"
+        f"real vLLM: the median of {len(result.comparisons)} runs, each after a calibration run; "
+        f"simulated: the median of the {len(result.predictions)} fits' predictions"
     )
     console.print(compare_table(result.rows, "real vLLM", "simulated"))
     console.print(steps_line(result), "")
-    console.print("the first run's time-course:")
+    console.print("the first run's time-course, against the fit of median throughput:")
     console.print(course_table(result.comparisons[0].course, "real vLLM", "simulated"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=None, help="keep the result files here")
+    parser.add_argument(
+        "--rounds", type=int, default=ROUNDS, help=f"calibration and target runs (default {ROUNDS})"
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="no vLLM: fit and predict again from the runs saved in --out",
+    )
     args = parser.parse_args()
+    console = Console(highlight=False)
+    if args.reuse:
+        if args.out is None:
+            sys.exit("--reuse needs --out DIR, the folder of an earlier run")
+        show(predict(plan_for(args.out / "model"), args.out, args.rounds), console)
+        return
     out = args.out or Path(tempfile.mkdtemp(prefix="servecap-sim-accuracy-"))
     out.mkdir(parents=True, exist_ok=True)
     python = (
@@ -287,11 +321,10 @@ def main() -> None:
     install = find_vllm(python)
     if install is None:
         sys.exit("real vLLM is needed: run scripts/setup-vllm")
-    console = Console(highlight=False)
     console.print(f"starting vLLM {install.version} (CPU build); results in {out}")
     server, model_dir = start_server(install, out)
     try:
-        result = measure_and_predict(server.url, model_dir, out)
+        result = measure_and_predict(server.url, model_dir, out, args.rounds)
     finally:
         server.stop()
     show(result, console)

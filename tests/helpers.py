@@ -33,3 +33,19 @@ def run_cli(*args: str, stdin: str | None = None, timeout: float = 120) -> CliRe
         env={**os.environ, "COLUMNS": "120", "HF_HUB_OFFLINE": "1"},
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def scarce_cpu_plan(model_dir: Path):  # -> servecap.memory.plan.MemoryPlan
+    """The plan of the CPU vLLM fixture with 64 KV blocks of 128 tokens (SCARCE_WIDE's flags)."""
+    from servecap import make_plan
+
+    return make_plan(
+        model=str(model_dir),
+        vllm_version="0.32.0",
+        settings={
+            "device": "cpu",
+            "kv_cache_space_gib": 1,
+            "max_model_len": 2048,
+            "num_gpu_blocks_override": 64,
+        },
+    )

@@ -7,6 +7,7 @@ import statistics
 
 import pytest
 
+from helpers import scarce_cpu_plan
 from servecap import make_plan
 from servecap.loadtest.runner import LoadProfile
 from servecap.loadtest.workload import Lengths, WorkloadSpec
@@ -104,16 +105,7 @@ def test_scarce_blocks_reproduce_the_cpu_vllm_time_course(tmp_path):
     from servecap.tinymodel import write_tiny_model
 
     model = write_tiny_model(tmp_path / "tiny")
-    plan = make_plan(
-        model=str(model),
-        vllm_version="0.32.0",
-        settings={
-            "device": "cpu",
-            "kv_cache_space_gib": 1,
-            "max_model_len": 2048,
-            "num_gpu_blocks_override": 64,
-        },
-    )
+    plan = scarce_cpu_plan(model)
     steps = simulate(
         plan,
         LoadProfile("users", requests=24),

@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from helpers import run_cli
+from helpers import run_cli, scarce_cpu_plan
 from servecap import make_plan
 from servecap.loadtest.runner import LoadProfile
 from servecap.loadtest.workload import Lengths, WorkloadSpec
@@ -15,7 +15,9 @@ from servecap.sim.calibrate import calibrate, replay
 from servecap.sim.simulate import simulate
 from servecap.sim.steptime import Profile
 from servecap.sim.twin import SIM_HEADER, Faults, Twin, TwinServer
+from servecap.tinymodel import write_tiny_model
 from servecap.vllm.metrics import parse_metrics
+from vllm_servers import WIDE
 
 
 def plan():
@@ -130,3 +132,30 @@ def test_calibration_recovers_a_known_profile():
     replayed = replay(plan(), measured, fitted.profile)
     truth_replay = replay(plan(), measured, truth)
     assert replayed["tpot_s"]["p50"] == pytest.approx(truth_replay["tpot_s"]["p50"], rel=0.05)
+
+
+def test_calibration_on_a_cpu_run_recovers_the_step_overhead_and_compute(tmp_path):
+    """The benchmark's calibration workload (6 streams, mixed lengths) on the CPU plan of the
+    wide tiny model: the decode steps by batch and each request's TTFT pin the two costs."""
+    model_dir = write_tiny_model(tmp_path / "model", WIDE)
+    cpu_plan = scarce_cpu_plan(model_dir)
+    truth = Profile(
+        overhead_s=0.004,
+        bandwidth_efficiency=0.5,
+        flops_efficiency=2.0,
+        api_chunk_s=0.0001,
+        request_latency_s=0.006,
+    )
+    measured = simulate(
+        cpu_plan,
+        LoadProfile("concurrency", requests=24, concurrency=6),
+        WorkloadSpec(
+            prompt_tokens=Lengths.parse("uniform:64:512", "p"),
+            output_tokens=Lengths.parse("uniform:32:256", "o"),
+            seed=11,
+        ),
+        step_profile=truth,
+    )[0].records
+    fitted = calibrate(cpu_plan, measured).profile
+    assert fitted.overhead_s == pytest.approx(truth.overhead_s, rel=0.1)
+    assert fitted.flops_efficiency == pytest.approx(truth.flops_efficiency, rel=0.1)

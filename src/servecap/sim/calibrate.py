@@ -1,16 +1,20 @@
 """Fit the step-time model to measured runs, so the simulator matches one's own hardware.
 
 The measured requests are replayed through the simulator at their measured send times, with
-their measured prompt and output lengths; a derivative-free search (Nelder-Mead on log
-parameters) then minimises the relative error of median TTFT, median TPOT, median E2E and
-output throughput. Fitted: the per-step overhead, the compute efficiency (and, on a GPU, the
-bandwidth efficiency), the API server's cost per chunk and the latency before a request
-reaches the scheduler.
+their measured prompt and output lengths. A derivative-free search (Nelder-Mead on log
+parameters) then minimises, replay against measurement: the log error of each request's TTFT
+and TPOT, of the mean decode step at each batch size the clients saw (servecap.sim.observed),
+and of the run's length. Per-request and per-batch errors tell apart what a few medians cannot:
+a prefill's cost per token from the latency before it, and a decode step's fixed overhead from
+its cost per sequence. Fitted: the per-step overhead, the compute efficiency (and, on a GPU, the
+bandwidth efficiency), the API server's cost per chunk and the latency before a request reaches
+the scheduler.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -21,10 +25,14 @@ from ..loadtest.runner import LoadProfile
 from ..memory.plan import MemoryPlan
 from ..report.bench_summary import summarize
 from .engine import Simulator
+from .observed import decode_steps_by_batch
 from .simulate import engine_config
 from .steptime import Profile, build_model
 
 TARGETS = (("ttft_s", "p50"), ("tpot_s", "p50"), ("e2e_s", "p50"))
+FITTED = ("overhead_s", "flops_efficiency", "api_chunk_s", "request_latency_s")
+RESTARTS = 3
+MIN_STEPS = 10  # decode steps at one batch size, for its mean to count
 
 
 @dataclass(frozen=True)
@@ -56,8 +64,10 @@ def _stats(summary: dict[str, object]) -> list[float]:
     return values
 
 
-def replay(result: MemoryPlan, records: list[RequestRecord], profile: Profile) -> dict[str, object]:
-    """Simulate the measured requests at their send times; the bench-style summary."""
+def replay_records(
+    result: MemoryPlan, records: list[RequestRecord], profile: Profile
+) -> list[RequestRecord]:
+    """Simulate the measured requests at their send times; one record for each, in order."""
     start = min(r.send_s for r in records)
     lengths = [(int(r.prompt_tokens or 1), int(r.output_tokens or 1)) for r in records]
     sim = Simulator(engine_config(result), build_model(result, profile))
@@ -66,7 +76,54 @@ def replay(result: MemoryPlan, records: list[RequestRecord], profile: Profile) -
         lengths,
         arrivals_s=[r.send_s - start for r in records],
     )
-    return summarize(run.records, run.samples, "replay")
+    return run.records
+
+
+def replay(result: MemoryPlan, records: list[RequestRecord], profile: Profile) -> dict[str, object]:
+    """Simulate the measured requests at their send times; the bench-style summary."""
+    return summarize(replay_records(result, records, profile), None, "replay")
+
+
+def _step_term(measured: dict[int, list[float]], simulated: list[RequestRecord]) -> float | None:
+    """Mean squared log error of the mean decode step at each batch size the run saw often."""
+    replayed = decode_steps_by_batch(simulated)
+    logs, weights = [], []
+    for batch, steps in measured.items():
+        other = replayed.get(batch, [])
+        if len(steps) >= MIN_STEPS and len(other) >= MIN_STEPS // 4:
+            logs.append(math.log(statistics.fmean(other) / statistics.fmean(steps)))
+            weights.append(len(steps))
+    if not logs:
+        return None
+    return sum(w * x * x for w, x in zip(weights, logs, strict=True)) / sum(weights)
+
+
+def _paired_error(
+    measured: list[RequestRecord],
+    simulated: list[RequestRecord],
+    measured_steps: dict[int, list[float]],
+) -> float:
+    """RMS log error of each request's TTFT and TPOT against its own replay, of the decode
+    step at each batch size, and of the run's length (its throughput)."""
+    terms = []
+    step = _step_term(measured_steps, simulated)
+    if step is not None:
+        terms.append(step)
+    for attr in ("ttft_s", "tpot_s"):
+        logs = [
+            math.log(s / m)
+            for a, b in zip(measured, simulated, strict=True)
+            if (m := getattr(a, attr)) and (s := getattr(b, attr)) and m > 0 and s > 0
+        ]
+        if logs:
+            terms.append(sum(x * x for x in logs) / len(logs))
+
+    terms.append(math.log(_span(simulated) / _span(measured)) ** 2)
+    return math.sqrt(sum(terms) / len(terms))
+
+
+def _span(records: list[RequestRecord]) -> float:
+    return max(r.end_s or r.send_s for r in records) - min(r.send_s for r in records)
 
 
 def _error(measured: list[float], simulated: list[float]) -> float:
@@ -94,7 +151,7 @@ def calibrate(
     cap = 1.0 if result.gpu is not None else math.inf
     # Only parameters the measurements can tell apart: a per-token cost would duplicate the
     # compute term, and on a CPU the weights' read time is per step, like the overhead.
-    fitted = ["overhead_s", "flops_efficiency", "api_chunk_s", "request_latency_s"]
+    fitted = list(FITTED)
     if result.gpu is not None:
         fitted.insert(1, "bandwidth_efficiency")
     capped = {"bandwidth_efficiency", "flops_efficiency"}
@@ -106,13 +163,26 @@ def calibrate(
         }
         return replace(base, **values, source=f"calibrated on {len(measured_records)} requests")
 
+    steps = decode_steps_by_batch(measured_records)
+
     def objective(x: np.ndarray) -> float:
+        replayed = replay_records(result, measured_records, profile_of(x))
+        return _paired_error(measured_records, replayed, steps)
+
+    def summary_error(x: np.ndarray) -> float:
         return _error(measured, _stats(replay(result, measured_records, profile_of(x))))
 
-    x0 = np.log([max(float(getattr(base, name)), 1e-5) for name in fitted])
-    before = objective(x0)
-    best, best_value = _nelder_mead(objective, x0, iterations)
-    return Calibration(profile_of(best), best_value, before, len(measured_records))
+    x0 = np.log([max(float(getattr(base, name)), 1e-4) for name in fitted])
+    before = summary_error(x0)
+    best, value = _nelder_mead(objective, x0, iterations)
+    # the objective is piecewise (a request joins one step or the next), so a simplex can
+    # shrink onto a ridge; starting afresh from its best point lets it move on
+    for _ in range(RESTARTS):
+        again, again_value = _nelder_mead(objective, best, iterations)
+        if again_value > value - 1e-3:
+            break
+        best, value = again, again_value
+    return Calibration(profile_of(best), summary_error(best), before, len(measured_records))
 
 
 def _nelder_mead(
