@@ -13,7 +13,7 @@
    running/waiting time-course of the first run against the prediction of median throughput.
 
 Usage: python benchmarks/sim_accuracy.py [--out DIR] [--rounds N]
-       python benchmarks/sim_accuracy.py --reuse --out DIR   (fit and predict again, no vLLM)
+       python benchmarks/sim_accuracy.py --reuse --out DIR   (fit and predict the saved runs again)
 (needs scripts/setup-vllm; about 7 minutes on 2 cores)
 """
 
@@ -295,7 +295,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=None, help="keep the result files here")
     parser.add_argument(
-        "--rounds", type=int, default=ROUNDS, help=f"calibration and target runs (default {ROUNDS})"
+        "--rounds",
+        type=int,
+        default=None,
+        help=f"calibration and target runs (default {ROUNDS}; with --reuse, all saved)",
     )
     parser.add_argument(
         "--reuse",
@@ -307,7 +310,15 @@ def main() -> None:
     if args.reuse:
         if args.out is None:
             sys.exit("--reuse needs --out DIR, the folder of an earlier run")
-        show(predict(plan_for(args.out / "model"), args.out, args.rounds), console)
+        saved = 0
+        while (args.out / f"calibration{saved}.jsonl").exists() and (
+            args.out / f"target{saved}.jsonl"
+        ).exists():
+            saved += 1
+        rounds = saved if args.rounds is None else min(args.rounds, saved)
+        if not rounds or not (args.out / "model").is_dir():
+            sys.exit(f"{args.out} holds no saved rounds: run without --reuse first")
+        show(predict(plan_for(args.out / "model"), args.out, rounds), console)
         return
     out = args.out or Path(tempfile.mkdtemp(prefix="servecap-sim-accuracy-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -324,7 +335,7 @@ def main() -> None:
     console.print(f"starting vLLM {install.version} (CPU build); results in {out}")
     server, model_dir = start_server(install, out)
     try:
-        result = measure_and_predict(server.url, model_dir, out, args.rounds)
+        result = measure_and_predict(server.url, model_dir, out, args.rounds or ROUNDS)
     finally:
         server.stop()
     show(result, console)
