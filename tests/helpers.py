@@ -8,6 +8,10 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from servecap.memory.plan import MemoryPlan
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -35,7 +39,7 @@ def run_cli(*args: str, stdin: str | None = None, timeout: float = 120) -> CliRe
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
-def scarce_cpu_plan(model_dir: Path):  # -> servecap.memory.plan.MemoryPlan
+def scarce_cpu_plan(model_dir: Path) -> MemoryPlan:
     """The plan of the CPU vLLM fixture with 64 KV blocks of 128 tokens (SCARCE_WIDE's flags)."""
     from servecap import make_plan
 

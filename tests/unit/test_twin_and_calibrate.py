@@ -136,7 +136,7 @@ def test_calibration_recovers_a_known_profile():
 
 def test_calibration_on_a_cpu_run_recovers_the_step_overhead_and_compute(tmp_path):
     """The benchmark's calibration workload (6 streams, mixed lengths) on the CPU plan of the
-    wide tiny model: the decode steps by batch and each request's TTFT pin the two costs."""
+    wide tiny model, simulated with a known profile: the fit finds its two step costs."""
     model_dir = write_tiny_model(tmp_path / "model", WIDE)
     cpu_plan = scarce_cpu_plan(model_dir)
     truth = Profile(

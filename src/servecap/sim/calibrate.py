@@ -30,7 +30,6 @@ from .simulate import engine_config
 from .steptime import Profile, build_model
 
 TARGETS = (("ttft_s", "p50"), ("tpot_s", "p50"), ("e2e_s", "p50"))
-FITTED = ("overhead_s", "flops_efficiency", "api_chunk_s", "request_latency_s")
 RESTARTS = 3
 MIN_STEPS = 10  # decode steps at one batch size, for its mean to count
 
@@ -151,7 +150,7 @@ def calibrate(
     cap = 1.0 if result.gpu is not None else math.inf
     # Only parameters the measurements can tell apart: a per-token cost would duplicate the
     # compute term, and on a CPU the weights' read time is per step, like the overhead.
-    fitted = list(FITTED)
+    fitted = ["overhead_s", "flops_efficiency", "api_chunk_s", "request_latency_s"]
     if result.gpu is not None:
         fitted.insert(1, "bandwidth_efficiency")
     capped = {"bandwidth_efficiency", "flops_efficiency"}
