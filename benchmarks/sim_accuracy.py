@@ -2,19 +2,25 @@
 
 1. Real vLLM (the CPU build) serves a small random Qwen3-like model with 64 KV blocks of 128
    tokens.
-2. Calibration run (`servecap bench`): 6 streams, 24 requests, prompts of 64-512 tokens and
+2. Calibration run (`servecap bench`): 12 streams, 36 requests, prompts of 64-320 tokens and
    answers of 32-256. KV is plentiful there: nothing waits for blocks.
 3. Target run (`servecap bench`): 40 users at once with 455-token prompts and 400 output
    tokens. KV is scarce there: vLLM admits what fits, preempts as answers grow, queues the rest.
-   Steps 2 and 3 alternate five times.
-4. `servecap calibrate` fits a step-time profile to each calibration run.
+   Steps 2 and 3 alternate, at least four times and until three runs of each were steady
+   (below), at most eight times.
+4. `servecap calibrate` fits a step-time profile to each steady calibration run.
 5. `servecap simulate` predicts the target run with each profile. The median of the
-   predictions is printed against the median of the measured target runs, with the
-   running/waiting time-course of the first run against the prediction of median throughput.
+   predictions is printed against the median of the steady target runs, with the
+   running/waiting time-course of the first of them against the prediction of median
+   throughput.
+
+Steady: this machine's speed drifts. For seconds to minutes an engine step takes up to twice
+as long, and that can fall on any run. A run whose median engine step is over SLOW_RATIO times
+the fastest run of the same workload's is set aside, as a measurement of a slowed machine.
 
 Usage: python benchmarks/sim_accuracy.py [--out DIR] [--rounds N]
        python benchmarks/sim_accuracy.py --reuse --out DIR   (fit and predict the saved runs again)
-(needs scripts/setup-vllm; about 7 minutes on 2 cores)
+(needs scripts/setup-vllm; about 6 minutes on 2 cores)
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from servecap import make_plan
 from servecap.loadtest.bench import BenchConfig, run_bench
 from servecap.loadtest.client import Endpoint
 from servecap.loadtest.records import RequestRecord
+from servecap.loadtest.results import RunData, read_results
 from servecap.loadtest.runner import LoadProfile
 from servecap.loadtest.workload import Lengths, WorkloadSpec
 from servecap.memory.plan import MemoryPlan
@@ -63,10 +70,12 @@ BLOCKS = 64
 MAX_MODEL_LEN = 2048
 VLLM_VERSION = "0.32.0"
 
+# 12 streams reach the batch sizes the target runs at, with plentiful KV: 12 x 576 tokens at
+# most, of 63 x 128. A decode step's cost per request shows only across that range.
 CALIBRATION = (
-    LoadProfile("concurrency", requests=24, concurrency=6),
+    LoadProfile("concurrency", requests=36, concurrency=12),
     WorkloadSpec(
-        prompt_tokens=Lengths("uniform", 64, 512),
+        prompt_tokens=Lengths("uniform", 64, 320),
         output_tokens=Lengths("uniform", 32, 256),
         seed=11,
     ),
@@ -97,7 +106,10 @@ class Steps:
 
 
 WINDOW_S = 4.0
-ROUNDS = 5
+ROUNDS = 4  # at least; more until STEADY_RUNS of each workload were steady, up to MAX_ROUNDS
+MAX_ROUNDS = 8
+STEADY_RUNS = 3
+SLOW_RATIO = 1.15
 
 
 def engine_steps(records: list[RequestRecord]) -> Steps:
@@ -118,21 +130,24 @@ def engine_steps(records: list[RequestRecord]) -> Steps:
     )
 
 
+def steady(runs: list[Steps]) -> list[bool]:
+    """Which runs of one workload had this machine at its usual speed (module docstring)."""
+    fastest = min(s.median_s for s in runs)
+    return [s.median_s <= SLOW_RATIO * fastest for s in runs]
+
+
 @dataclass
 class Accuracy:
-    calibrations: list[Calibration]  # one fit per calibration run
-    comparisons: list[Comparison]  # each measured target run against the central prediction
+    calibrations: list[Calibration]  # one fit per steady calibration run
+    comparisons: list[Comparison]  # each steady target run against the central prediction
     predictions: list[list[Row]]  # each fit's prediction (the `predicted` side of each row)
-    measured_steps: list[Steps]  # one per measured target run
+    calibration_steps: list[Steps]  # every calibration run's, steady or not
+    measured_steps: list[Steps]  # every target run's
     predicted_steps: Steps  # the central prediction's
 
     @property
     def rows(self) -> list[Row]:
-        """Each number's median over the measured target runs against its median over the fits.
-
-        A slow phase of this machine (a step up to twice as long for seconds to minutes) can
-        fall on any run; the medians stand as long as it hits fewer than half of either.
-        """
+        """Each number's median over the steady target runs against its median over the fits."""
         first = self.comparisons[0].rows
         return [
             Row(
@@ -195,50 +210,62 @@ def _bench(url: str, model: str, run: tuple[LoadProfile, WorkloadSpec], out: Pat
 
 
 def measure_and_predict(url: str, model_dir: Path, out: Path, rounds: int = ROUNDS) -> Accuracy:
-    """Measure the calibration and the target run `rounds` times, alternating; fit a profile to
-    each calibration run and predict the target with each."""
+    """Measure the calibration and the target run alternately, at least `rounds` times and
+    until STEADY_RUNS of each were steady; fit a profile to each steady calibration run and
+    predict the target with each."""
     plan = plan_for(model_dir)
     model = str(model_dir)
     # a few requests first, so the calibration does not pay for the server's first steps
     warm = (LoadProfile("concurrency", requests=4, concurrency=2), CALIBRATION[1])
     _bench(url, model, warm, out / "warmup.jsonl")
-    for i in range(rounds):
-        _bench(url, model, CALIBRATION, out / f"calibration{i}.jsonl")
-        _bench(url, model, TARGET, out / f"target{i}.jsonl")
-    return predict(plan, out, rounds)
+    done = 0
+    while done < max(rounds, MAX_ROUNDS):
+        _bench(url, model, CALIBRATION, out / f"calibration{done}.jsonl")
+        _bench(url, model, TARGET, out / f"target{done}.jsonl")
+        done += 1
+        if done >= rounds and all(
+            sum(steady([engine_steps(r.records) for r in runs])) >= STEADY_RUNS
+            for runs in _saved(out, done)
+        ):
+            break
+    return predict(plan, out, done)
+
+
+def _saved(out: Path, rounds: int) -> tuple[list[RunData], list[RunData]]:
+    """The calibration and the target runs saved in `out`."""
+    calibrations = [read_results([out / f"calibration{i}.jsonl"]) for i in range(rounds)]
+    return calibrations, [read_results([out / f"target{i}.jsonl"]) for i in range(rounds)]
 
 
 def predict(plan: MemoryPlan, out: Path, rounds: int) -> Accuracy:
-    """Fit a profile to each saved calibration run in `out`, predict the target with each and
-    set the predictions against the saved target runs."""
-    from servecap.loadtest.results import read_results
-
-    fits = []
-    targets = []
-    for i in range(rounds):
-        fits.append(calibrate(plan, read_results([out / f"calibration{i}.jsonl"]).records))
-        fits[-1].profile.save(out / f"profile{i}.json")
-        targets.append(read_results([out / f"target{i}.jsonl"]))
+    """Fit a profile to each steady calibration run saved in `out`, predict the target with each
+    and set the predictions against the steady target runs."""
+    calibration_runs, target_runs = _saved(out, rounds)
+    calibration_steps = [engine_steps(r.records) for r in calibration_runs]
+    target_steps = [engine_steps(r.records) for r in target_runs]
+    fits = {
+        i: calibrate(plan, run.records)
+        for i, (run, ok) in enumerate(zip(calibration_runs, steady(calibration_steps), strict=True))
+        if ok
+    }
+    targets = [run for run, ok in zip(target_runs, steady(target_steps), strict=True) if ok]
     # the simulated clients send what the real ones sent: the same prompt and output lengths
-    predictions = [
-        simulate(
-            plan,
-            TARGET[0],
-            TARGET[1],
-            step_profile=fit.profile,
-            output=out / f"target-simulated{i}.jsonl",
-        )[0]
-        for i, fit in enumerate(fits)
-    ]
+    predictions = []
+    for i, fit in fits.items():
+        fit.profile.save(out / f"profile{i}.json")
+        simulated = out / f"target-simulated{i}.jsonl"
+        predictions.append(simulate(plan, *TARGET, step_profile=fit.profile, output=simulated)[0])
     first = (targets[0].records, targets[0].samples)
     predicted_rows = [compare_runs(first, (p.records, p.samples)).rows for p in predictions]
     throughput = [_row(rows, "output throughput").predicted or 0.0 for rows in predicted_rows]
-    central = predictions[sorted(range(rounds), key=throughput.__getitem__)[rounds // 2]]
+    middle = sorted(range(len(predictions)), key=throughput.__getitem__)[len(predictions) // 2]
+    central = predictions[middle]
     return Accuracy(
-        fits,
+        list(fits.values()),
         [compare_runs((t.records, t.samples), (central.records, central.samples)) for t in targets],
         predicted_rows,
-        [engine_steps(t.records) for t in targets],
+        calibration_steps,
+        target_steps,
         engine_steps(central.records),
     )
 
@@ -247,19 +274,28 @@ def _row(rows: list[Row], label: str) -> Row:
     return next(r for r in rows if r.label == label)
 
 
+def _medians(runs: list[Steps]) -> str:
+    """Each run's median engine step; a set-aside run's in brackets."""
+    return "/".join(
+        f"{s.median_s * 1000:.1f}" if ok else f"({s.median_s * 1000:.1f})"
+        for s, ok in zip(runs, steady(runs), strict=True)
+    )
+
+
 def steps_line(result: Accuracy) -> str:
-    """The target runs' engine steps, real (each run) against simulated."""
+    """The engine steps of every run, real (each run) against simulated."""
     real, sim = result.measured_steps, result.predicted_steps
-    medians = "/".join(f"{s.median_s * 1000:.1f}" for s in real)
     counts = "/".join(str(s.long_count) for s in real)
     totals = "/".join(f"{s.long_total_s:.1f}" for s in real)
     slowest = "/".join(f"{s.slowest_window_s * 1000:.1f}" for s in real)
     return (
-        f"engine steps: median (a decode step) real {medians} ms, simulated "
-        f"{sim.median_s * 1000:.1f} ms; slowest {WINDOW_S:g}-s window's median real {slowest} ms, "
-        f"simulated {sim.slowest_window_s * 1000:.1f} ms; steps over {LONG_STEP_S * 1000:.0f} ms "
-        f"(prefills, recomputes) real {counts}, {totals} s in all, simulated {sim.long_count}, "
-        f"{sim.long_total_s:.1f} s"
+        f"engine steps: median (a decode step) of the calibration runs "
+        f"{_medians(result.calibration_steps)} ms; of the target runs, real "
+        f"{_medians(real)} ms, simulated {sim.median_s * 1000:.1f} ms (in brackets: set aside, "
+        f"over {SLOW_RATIO:g}x the fastest run); slowest {WINDOW_S:g}-s window's median real "
+        f"{slowest} ms, simulated {sim.slowest_window_s * 1000:.1f} ms; steps over "
+        f"{LONG_STEP_S * 1000:.0f} ms (prefills, recomputes) real {counts}, {totals} s in all, "
+        f"simulated {sim.long_count}, {sim.long_total_s:.1f} s"
     )
 
 
@@ -270,11 +306,11 @@ def show(result: Accuracy, console: Console) -> None:
         return f"{min(values) * scale:.3g}-{max(values) * scale:.3g} {unit}"
 
     console.print(
-        f"calibrated on each of {len(profiles)} runs of {result.calibrations[0].requests} "
-        f"requests: step overhead {spread([p.overhead_s for p in profiles], 1000, 'ms')}, "
-        f"compute {spread([p.flops_efficiency for p in profiles], 1, 'x the CPU guess')}, API "
-        f"server {spread([p.api_chunk_s for p in profiles], 1e6, 'us')} per chunk, request "
-        f"latency {spread([p.request_latency_s for p in profiles], 1000, 'ms')}; fit error "
+        f"calibrated on each of {len(profiles)} steady runs of {result.calibrations[0].requests} "
+        f"requests: step overhead {spread([p.overhead_s for p in profiles], 1000, 'ms')}, compute "
+        f"{spread([p.flops_efficiency for p in profiles], 1, 'x the CPU guess')}, API server "
+        f"{spread([p.api_chunk_s for p in profiles], 1e6, 'us')} per chunk, request latency "
+        f"{spread([p.request_latency_s for p in profiles], 1000, 'ms')}; fit error "
         f"{spread([c.error for c in result.calibrations], 100, '%')}"
     )
     console.print(
@@ -282,12 +318,13 @@ def show(result: Accuracy, console: Console) -> None:
         f"prompts, {TARGET[1].output_tokens.a:g} output tokens, {BLOCKS} KV blocks of 128"
     )
     console.print(
-        f"real vLLM: the median of {len(result.comparisons)} runs, each after a calibration run; "
-        f"simulated: the median of the {len(result.predictions)} fits' predictions"
+        f"real vLLM: the median of {len(result.comparisons)} steady runs of "
+        f"{len(result.measured_steps)}; simulated: the median of the {len(result.predictions)} "
+        "fits' predictions"
     )
     console.print(compare_table(result.rows, "real vLLM", "simulated"))
     console.print(steps_line(result), "")
-    console.print("the first run's time-course, against the fit of median throughput:")
+    console.print("the first steady run's time-course, against the fit of median throughput:")
     console.print(course_table(result.comparisons[0].course, "real vLLM", "simulated"))
 
 
@@ -298,7 +335,7 @@ def main() -> None:
         "--rounds",
         type=int,
         default=None,
-        help=f"calibration and target runs (default {ROUNDS}; with --reuse, all saved)",
+        help=f"calibration and target runs, at least (default {ROUNDS}; with --reuse, all saved)",
     )
     parser.add_argument(
         "--reuse",

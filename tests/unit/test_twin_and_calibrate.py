@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from dataclasses import replace
 
 import pytest
 
@@ -11,6 +12,7 @@ from helpers import run_cli, scarce_cpu_plan
 from servecap import make_plan
 from servecap.loadtest.runner import LoadProfile
 from servecap.loadtest.workload import Lengths, WorkloadSpec
+from servecap.report.bench_summary import summarize
 from servecap.sim.calibrate import calibrate, replay
 from servecap.sim.simulate import simulate
 from servecap.sim.steptime import Profile
@@ -134,28 +136,40 @@ def test_calibration_recovers_a_known_profile():
     assert replayed["tpot_s"]["p50"] == pytest.approx(truth_replay["tpot_s"]["p50"], rel=0.05)
 
 
-def test_calibration_on_a_cpu_run_recovers_the_step_overhead_and_compute(tmp_path):
-    """The benchmark's calibration workload (6 streams, mixed lengths) on the CPU plan of the
-    wide tiny model, simulated with a known profile: the fit finds its two step costs."""
+@pytest.mark.parametrize(
+    "truth",
+    [
+        Profile(overhead_s=0.004, flops_efficiency=2.0, api_chunk_s=0.0001),
+        Profile(overhead_s=0.002, flops_efficiency=3.0, api_chunk_s=0.0003, request_latency_s=0.02),
+    ],
+    ids=["slow-steps", "fast-steps"],
+)
+def test_a_cpu_calibration_run_predicts_the_scarce_kv_target(tmp_path, truth):
+    """The benchmark's calibration workload (12 streams, mixed lengths, plentiful KV) on the CPU
+    plan of the wide tiny model, simulated with a known profile; the profile fitted to it must
+    predict the benchmark's target (40 users, scarce KV) as the known profile does."""
     model_dir = write_tiny_model(tmp_path / "model", WIDE)
     cpu_plan = scarce_cpu_plan(model_dir)
-    truth = Profile(
-        overhead_s=0.004,
-        bandwidth_efficiency=0.5,
-        flops_efficiency=2.0,
-        api_chunk_s=0.0001,
-        request_latency_s=0.006,
-    )
-    measured = simulate(
+    truth = replace(truth, bandwidth_efficiency=0.5)
+    calibration = simulate(
         cpu_plan,
-        LoadProfile("concurrency", requests=24, concurrency=6),
+        LoadProfile("concurrency", requests=36, concurrency=12),
         WorkloadSpec(
-            prompt_tokens=Lengths.parse("uniform:64:512", "p"),
+            prompt_tokens=Lengths.parse("uniform:64:320", "p"),
             output_tokens=Lengths.parse("uniform:32:256", "o"),
             seed=11,
         ),
         step_profile=truth,
     )[0].records
-    fitted = calibrate(cpu_plan, measured).profile
-    assert fitted.overhead_s == pytest.approx(truth.overhead_s, rel=0.1)
-    assert fitted.flops_efficiency == pytest.approx(truth.flops_efficiency, rel=0.1)
+    fitted = calibrate(cpu_plan, calibration).profile
+    target = (
+        LoadProfile("users", requests=40),
+        WorkloadSpec(prompt_tokens=Lengths("fixed", 455), output_tokens=Lengths("fixed", 400)),
+    )
+    expected = summarize(simulate(cpu_plan, *target, step_profile=truth)[0].records, None, "t")
+    predicted = summarize(simulate(cpu_plan, *target, step_profile=fitted)[0].records, None, "f")
+    for key in ("ttft_s", "e2e_s", "tpot_s"):
+        assert predicted[key]["p50"] == pytest.approx(expected[key]["p50"], rel=0.05), key
+    assert predicted["output_throughput_tok_s"] == pytest.approx(
+        expected["output_throughput_tok_s"], rel=0.05
+    )

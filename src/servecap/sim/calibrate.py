@@ -3,8 +3,9 @@
 The measured requests are replayed through the simulator at their measured send times, with
 their measured prompt and output lengths. A derivative-free search (Nelder-Mead on log
 parameters) then minimises, replay against measurement: the log error of each request's TTFT
-and TPOT, of the mean decode step at each batch size the clients saw (servecap.sim.observed),
-and of the run's length. Per-request and per-batch errors tell apart what a few medians cannot:
+and TPOT, of the mean engine step at each batch size the clients saw (servecap.sim.observed;
+the replay sends at the same times, so its prefills fall in the same places), and of the run's
+length. Per-request and per-batch errors tell apart what a few medians cannot:
 a prefill's cost per token from the latency before it, and a decode step's fixed overhead from
 its cost per sequence. Fitted: the per-step overhead, the compute efficiency (and, on a GPU, the
 bandwidth efficiency), the API server's cost per chunk and the latency before a request reaches
@@ -25,13 +26,13 @@ from ..loadtest.runner import LoadProfile
 from ..memory.plan import MemoryPlan
 from ..report.bench_summary import summarize
 from .engine import Simulator
-from .observed import decode_steps_by_batch
+from .observed import steps_by_batch
 from .simulate import engine_config
 from .steptime import Profile, build_model
 
 TARGETS = (("ttft_s", "p50"), ("tpot_s", "p50"), ("e2e_s", "p50"))
 RESTARTS = 3
-MIN_STEPS = 10  # decode steps at one batch size, for its mean to count
+MIN_STEPS = 10  # steps at one batch size, for its mean to count
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,8 @@ def replay(result: MemoryPlan, records: list[RequestRecord], profile: Profile) -
 
 
 def _step_term(measured: dict[int, list[float]], simulated: list[RequestRecord]) -> float | None:
-    """Mean squared log error of the mean decode step at each batch size the run saw often."""
-    replayed = decode_steps_by_batch(simulated)
+    """Mean squared log error of the mean step at each batch size the run saw often."""
+    replayed = steps_by_batch(simulated)
     logs, weights = [], []
     for batch, steps in measured.items():
         other = replayed.get(batch, [])
@@ -102,8 +103,8 @@ def _paired_error(
     simulated: list[RequestRecord],
     measured_steps: dict[int, list[float]],
 ) -> float:
-    """RMS log error of each request's TTFT and TPOT against its own replay, of the decode
-    step at each batch size, and of the run's length (its throughput)."""
+    """RMS log error of each request's TTFT and TPOT against its own replay, of the mean step
+    at each batch size, and of the run's length (its throughput)."""
     terms = []
     step = _step_term(measured_steps, simulated)
     if step is not None:
@@ -162,7 +163,7 @@ def calibrate(
         }
         return replace(base, **values, source=f"calibrated on {len(measured_records)} requests")
 
-    steps = decode_steps_by_batch(measured_records)
+    steps = steps_by_batch(measured_records)
 
     def objective(x: np.ndarray) -> float:
         replayed = replay_records(result, measured_records, profile_of(x))
