@@ -16,7 +16,7 @@
 
 Steady: this machine's speed drifts. For seconds to minutes an engine step takes up to twice
 as long, and that can fall on any run. A run whose median engine step is over SLOW_RATIO times
-the fastest run of the same workload's is set aside, as a measurement of a slowed machine.
+that of the fastest run of the same workload is set aside, as a measurement of a slowed machine.
 
 Usage: python benchmarks/sim_accuracy.py [--out DIR] [--rounds N]
        python benchmarks/sim_accuracy.py --reuse --out DIR   (fit and predict the saved runs again)
@@ -71,7 +71,7 @@ MAX_MODEL_LEN = 2048
 VLLM_VERSION = "0.32.0"
 
 # 12 streams reach the batch sizes the target runs at, with plentiful KV: 12 x 576 tokens at
-# most, of 63 x 128. A decode step's cost per request shows only across that range.
+# most, of 63 x 128. How a step's cost grows with the streams shows only across that range.
 CALIBRATION = (
     LoadProfile("concurrency", requests=36, concurrency=12),
     WorkloadSpec(
