@@ -24,7 +24,7 @@ class InputError(ServecapError):
     def __init__(self, problem: str, fix: str = "") -> None:
         self.problem = problem
         self.fix = fix
-        super().__init__(f"{problem}. {fix}" if fix else problem)
+        super().__init__(f"{problem.rstrip('.')}. {fix}" if fix else problem)
 
 
 class ModelNotFoundError(InputError):

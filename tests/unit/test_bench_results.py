@@ -56,6 +56,17 @@ def test_older_files_without_a_clock_anchor_still_merge(tmp_path):
     assert summarize(run.records)["duration_s"] == pytest.approx(3.0)
 
 
+def test_a_simulated_run_is_not_merged_into_a_measured_one(tmp_path):
+    _write(tmp_path / "real.jsonl", {"wall_start": 1000.0}, _request(50.0))
+    _write(tmp_path / "sim.jsonl", {"wall_start": 1000.0, "simulated": True}, _request(0.0))
+    merged = run_cli("report", str(tmp_path / "real.jsonl"), str(tmp_path / "sim.jsonl"))
+    assert merged.code == 2 and "--vs" in merged.stderr
+    assert len(merged.stderr.strip().splitlines()) == 1
+    beside = run_cli("report", str(tmp_path / "real.jsonl"), "--vs", str(tmp_path / "sim.jsonl"))
+    assert beside.code == 0, beside.stderr
+    assert "simulated" in beside.stdout
+
+
 def test_a_single_file_is_read_unchanged(tmp_path):
     lines = [_request(50.0), _request(50.5), _sample(50.2, 2.0)]
     _write(tmp_path / "a.jsonl", {"wall_start": 1000.0, "clock_start": 49.9}, *lines)

@@ -173,3 +173,32 @@ def test_a_cpu_calibration_run_predicts_the_scarce_kv_target(tmp_path, truth):
     assert predicted["output_throughput_tok_s"] == pytest.approx(
         expected["output_throughput_tok_s"], rel=0.05
     )
+
+
+def test_calibrate_command_takes_serve_flags_around_the_result_files(tmp_path):
+    deployment = ("Qwen/Qwen3-4B", "--gpu", "rtx-4090", "--max-model-len", "10000")
+    run = tmp_path / "run.jsonl"
+    made = run_cli(
+        "simulate", *deployment, "--gpu-memory-utilization", "0.5", "--concurrency", "4",
+        "--requests", "12", "--prompt-tokens", "uniform:64:320", "--output-tokens", "64",
+        "-o", str(run),
+    )  # fmt: skip
+    assert made.code == 0, made.stderr
+    model, *flags = deployment
+    profile = tmp_path / "profile.json"
+    fitted = run_cli(
+        "calibrate", str(run), "--gpu-memory-utilization", "0.5", "--model", model, *flags,
+        "-o", str(profile), "--json",
+    )  # fmt: skip
+    assert fitted.code == 0, fitted.stderr
+    assert json.loads(fitted.stdout)["requests"] == 12
+    assert Profile.load(profile).source == "calibrated on 12 requests"
+    # a flag before the file reaches the plan too: too little memory for any KV cache
+    starved = run_cli(
+        "calibrate", "--gpu-memory-utilization", "0.3", str(run), "--model", model, *flags
+    )
+    assert starved.code == 2
+    assert "does not start" in starved.stderr and "result file" not in starved.stderr
+    assert "details.." not in starved.stderr
+    nothing = run_cli("calibrate", "--gpu-memory-utilization", "0.5", "--model", model, *flags)
+    assert nothing.code == 2 and "needs a result file" in nothing.stderr

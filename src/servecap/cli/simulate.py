@@ -41,6 +41,26 @@ def register(app: typer.Typer) -> None:
     )(calibrate_command)
 
 
+def _results_and_flags(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Split calibrate's positional arguments: click hands it the `vllm serve` flags among
+    them, as paths."""
+    from ..vllm.args import SERVE_FLAGS
+
+    files: list[Path] = []
+    flags: list[str] = []
+    takes_value = False
+    for token in map(str, paths):
+        if takes_value:
+            flags.append(token)
+            takes_value = False
+        elif token.startswith("-"):
+            flags.append(token)
+            takes_value = "=" not in token and token in SERVE_FLAGS
+        else:
+            files.append(Path(token))
+    return files, flags
+
+
 def _plan(
     ctx: typer.Context,
     model: str,
@@ -49,11 +69,12 @@ def _plan(
     device: str,
     kv_cache_space_gib: float | None,
     vllm_version: str | None,
+    serve_flags: list[str] | None = None,
 ) -> Any:
     from ..api import make_plan
     from ..vllm.args import parse_serve_command
 
-    _, settings, _ = parse_serve_command(list(ctx.args))
+    _, settings, _ = parse_serve_command([*ctx.args, *(serve_flags or [])])
     settings["device"] = device
     if kv_cache_space_gib is not None:
         settings["kv_cache_space_gib"] = kv_cache_space_gib
@@ -190,8 +211,13 @@ def calibrate_command(
 
     if not model:
         raise InvalidValueError("calibrate needs --model", "pass the model the server ran")
-    result = _plan(ctx, model, gpu, gpu_memory_gib, device, kv_cache_space_gib, vllm_version)
-    records = read_results(list(results)).records
+    files, serve_flags = _results_and_flags(results)
+    if not files:
+        raise InvalidValueError("calibrate needs a result file", "pass the .jsonl of a bench run")
+    result = _plan(
+        ctx, model, gpu, gpu_memory_gib, device, kv_cache_space_gib, vllm_version, serve_flags
+    )
+    records = read_results(files).records
     fitted = calibrate(result, records)
     fitted.profile.save(output)
     out = Output(json_mode=json_out)

@@ -84,6 +84,11 @@ def read_results(paths: list[Path]) -> RunData:
     runs = [_read_one(p) for p in paths]
     if len(runs) == 1:
         return runs[0]
+    if len({bool(run.meta.get("simulated")) for run in runs}) > 1:
+        raise InvalidValueError(
+            "some of these results are simulated and some measured: they are not one run",
+            "set one beside the other with `servecap report MEASURED.jsonl --vs SIMULATED.jsonl`",
+        )
     offsets = [_wall_offset(run) for run in runs]
     origin = min(run.meta.get("wall_start", 0.0) for run in runs)
     merged = RunData(meta={**runs[0].meta, "merged_from": [str(p) for p in paths]})
