@@ -7,9 +7,8 @@ and TPOT, of the mean engine step at each batch size the clients saw (servecap.s
 the replay sends at the same times, so its prefills fall in the same places), and of the run's
 length. Per-request and per-batch errors tell apart what a few medians cannot:
 a prefill's cost per token from the latency before it, and a decode step's fixed overhead from
-its cost per sequence. Fitted: the per-step overhead, the compute efficiency (and, on a GPU, the
-bandwidth efficiency), the API server's cost per chunk and the latency before a request reaches
-the scheduler.
+its cost per sequence. Fitted: the per-step overhead, the bandwidth and compute efficiencies,
+the API server's cost per chunk and the latency before a request reaches the scheduler.
 """
 
 from __future__ import annotations
@@ -150,10 +149,15 @@ def calibrate(
     # efficiency scales that guess freely (a core with AMX multiplies bf16 far faster).
     cap = 1.0 if result.gpu is not None else math.inf
     # Only parameters the measurements can tell apart: a per-token cost would duplicate the
-    # compute term, and on a CPU the weights' read time is per step, like the overhead.
-    fitted = ["overhead_s", "flops_efficiency", "api_chunk_s", "request_latency_s"]
-    if result.gpu is not None:
-        fitted.insert(1, "bandwidth_efficiency")
+    # compute term. The bandwidth efficiency sets how a step grows with the KV it reads, on a
+    # CPU too (there it cut benchmarks/sim_accuracy.py's largest error by 1-3 points).
+    fitted = [
+        "overhead_s",
+        "bandwidth_efficiency",
+        "flops_efficiency",
+        "api_chunk_s",
+        "request_latency_s",
+    ]
     capped = {"bandwidth_efficiency", "flops_efficiency"}
 
     def profile_of(x: np.ndarray) -> Profile:
