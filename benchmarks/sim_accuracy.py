@@ -218,17 +218,20 @@ def measure_and_predict(url: str, model_dir: Path, out: Path, rounds: int = ROUN
     # a few requests first, so the calibration does not pay for the server's first steps
     warm = (LoadProfile("concurrency", requests=4, concurrency=2), CALIBRATION[1])
     _bench(url, model, warm, out / "warmup.jsonl")
-    done = 0
-    while done < max(rounds, MAX_ROUNDS):
-        _bench(url, model, CALIBRATION, out / f"calibration{done}.jsonl")
-        _bench(url, model, TARGET, out / f"target{done}.jsonl")
-        done += 1
-        if done >= rounds and all(
-            sum(steady([engine_steps(r.records) for r in runs])) >= STEADY_RUNS
-            for runs in _saved(out, done)
+    calibration_steps: list[Steps] = []
+    target_steps: list[Steps] = []
+    while len(target_steps) < max(rounds, MAX_ROUNDS):
+        i = len(target_steps)
+        for run, path, steps in (
+            (CALIBRATION, out / f"calibration{i}.jsonl", calibration_steps),
+            (TARGET, out / f"target{i}.jsonl", target_steps),
+        ):
+            steps.append(engine_steps(read_results([_bench(url, model, run, path)]).records))
+        if len(target_steps) >= rounds and all(
+            sum(steady(runs)) >= STEADY_RUNS for runs in (calibration_steps, target_steps)
         ):
             break
-    return predict(plan, out, done)
+    return predict(plan, out, len(target_steps))
 
 
 def _saved(out: Path, rounds: int) -> tuple[list[RunData], list[RunData]]:
