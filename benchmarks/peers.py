@@ -12,7 +12,7 @@ template), waits for it, and parses its result file into one dict with the same 
 plus `requests_failed`, `output_tokens_total`, `duration_s`, `ttfts_s` (per request),
 `command` (the argv that ran) and `raw` (the tool's result file).
 
-The names differ per tool (shared/research/bench-tools.md §1), so they are mapped here:
+The names differ per tool (src/servecap/report/text.py lists them), so they are mapped here:
 
 | here              | servecap --json         | vllm bench serve    | GuideLLM json           |
 |-------------------|-------------------------|---------------------|-------------------------|

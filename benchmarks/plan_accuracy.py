@@ -15,15 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 from pathlib import Path
 from typing import Any
 
 from servecap import ServeConfig, get_gpu, parse_config, parse_version, plan
-from servecap.cases import check_case, load_cases
 from servecap.models.resolve import catalogue_entry
 from servecap.units import GiB
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+FIXTURES = TESTS / "fixtures"
+sys.path.insert(0, str(TESTS))
+from startup_cases import check_case, load_cases  # noqa: E402
 
 
 def summarise(label: str, errors: list[float]) -> None:

@@ -26,8 +26,8 @@ import sim_accuracy
 
 from servecap.loadtest.bench import BenchConfig, run_bench
 from servecap.loadtest.client import Endpoint
+from servecap.loadtest.load import LoadProfile
 from servecap.loadtest.results import read_results
-from servecap.loadtest.runner import LoadProfile
 from servecap.loadtest.workload import Lengths, WorkloadSpec
 from servecap.sim.steptime import Profile, StepTimeModel, build_model
 from servecap.vllm.launcher import find_vllm

@@ -37,15 +37,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from servecap import make_plan
+from servecap import ServeConfig, make_plan
 from servecap.loadtest.bench import BenchConfig, run_bench
 from servecap.loadtest.client import Endpoint
+from servecap.loadtest.compare import Comparison, Row, compare_runs
+from servecap.loadtest.load import LoadProfile
 from servecap.loadtest.records import RequestRecord
 from servecap.loadtest.results import RunData, read_results
-from servecap.loadtest.runner import LoadProfile
 from servecap.loadtest.workload import Lengths, WorkloadSpec
 from servecap.memory.plan import MemoryPlan
-from servecap.report.compare import Comparison, Row, compare_runs
 from servecap.report.compare_view import compare_table, course_table
 from servecap.sim.calibrate import Calibration, calibrate
 from servecap.sim.observed import LONG_STEP_S, observed_steps
@@ -170,12 +170,12 @@ def plan_for(model_dir: Path) -> MemoryPlan:
     return make_plan(
         model=str(model_dir),
         vllm_version=VLLM_VERSION,
-        settings={
-            "device": "cpu",
-            "kv_cache_space_gib": 1,
-            "max_model_len": MAX_MODEL_LEN,
-            "num_gpu_blocks_override": BLOCKS,
-        },
+        config=ServeConfig(
+            device="cpu",
+            kv_cache_space_gib=1,
+            max_model_len=MAX_MODEL_LEN,
+            num_gpu_blocks_override=BLOCKS,
+        ),
     )
 
 
@@ -257,7 +257,7 @@ def predict(plan: MemoryPlan, out: Path, rounds: int) -> Accuracy:
     for i, fit in fits.items():
         fit.profile.save(out / f"profile{i}.json")
         simulated = out / f"target-simulated{i}.jsonl"
-        predictions.append(simulate(plan, *TARGET, step_profile=fit.profile, output=simulated)[0])
+        predictions.append(simulate(plan, *TARGET, step_profile=fit.profile, output=simulated))
     first = (targets[0].records, targets[0].samples)
     predicted_rows = [compare_runs(first, (p.records, p.samples)).rows for p in predictions]
     throughput = [_row(rows, "output throughput").predicted or 0.0 for rows in predicted_rows]

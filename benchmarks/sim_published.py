@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from servecap import make_plan
-from servecap.loadtest.runner import LoadProfile
+from servecap import ServeConfig, make_plan
+from servecap.loadtest.load import LoadProfile
 from servecap.loadtest.workload import Lengths, WorkloadSpec
 from servecap.sim.simulate import simulate
 
@@ -147,13 +147,13 @@ def main() -> None:
             model=case.model,
             gpu=case.gpu,
             vllm_version=case.vllm_version,
-            settings=dict(case.settings),
+            config=ServeConfig.from_values(dict(case.settings)),
         )
         workload = WorkloadSpec(
             prompt_tokens=Lengths("fixed", case.prompt_tokens),
             output_tokens=Lengths("fixed", case.output_tokens),
         )
-        summary = simulate(plan, case.load, workload)[0].summary
+        summary = simulate(plan, case.load, workload).summary.to_dict()
         for key, metric in case.compare:
             theirs = published_value(source.get(key))
             ours = simulated_value(summary, metric)

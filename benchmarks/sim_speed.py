@@ -16,8 +16,8 @@ import os
 import statistics
 import time
 
-from servecap import make_plan
-from servecap.loadtest.runner import LoadProfile
+from servecap import ServeConfig, make_plan
+from servecap.loadtest.load import LoadProfile
 from servecap.loadtest.workload import Lengths, WorkloadSpec
 from servecap.sim.simulate import simulate
 
@@ -36,7 +36,7 @@ def main() -> None:
         model="meta-llama/Llama-3.1-8B-Instruct",
         gpu="h100-sxm",
         vllm_version="0.24.0",
-        settings={"max_model_len": 8192},
+        config=ServeConfig(max_model_len=8192),
     )
     workload = WorkloadSpec(
         prompt_tokens=Lengths("uniform", 100, 2000),
@@ -47,14 +47,14 @@ def main() -> None:
     walls, result = [], None
     for _ in range(args.repeat):
         start = time.perf_counter()
-        result = simulate(plan, profile, workload)[0]
+        result = simulate(plan, profile, workload)
         walls.append(time.perf_counter() - start)
     assert result is not None
     wall = statistics.median(walls)
-    simulated = result.summary["duration_s"]
+    simulated = result.summary.duration_s
     print(
         f"{args.requests:,} requests, {args.concurrency} streams, {plan.model.name} on "
-        f"{plan.gpu.name if plan.gpu else 'CPU'}: {result.summary['sim_steps']:,} engine steps, "
+        f"{plan.gpu.name if plan.gpu else 'CPU'}: {result.summary.engine_steps:,} engine steps, "
         f"{simulated:,.0f} s of serving"
     )
     print(

@@ -20,11 +20,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from servecap import make_plan
+from servecap import ServeConfig, make_plan
+from servecap.loadtest.load import LoadProfile
 from servecap.loadtest.results import read_results
-from servecap.loadtest.runner import LoadProfile
+from servecap.loadtest.summary import step_samples, summarize_run
 from servecap.loadtest.workload import Lengths, WorkloadSpec
-from servecap.report.bench_summary import step_summary, summarize
 from servecap.sim.calibrate import calibrate
 from servecap.sim.simulate import simulate
 from servecap.units import GiB
@@ -114,6 +114,11 @@ def memory_section(folder: Path) -> list[str]:
     return lines
 
 
+def _step(records: list[Any], samples: list[Any]) -> dict[str, Any]:
+    """One step's summary, with the /metrics samples taken while it ran."""
+    return summarize_run(records, step_samples(records, samples), "users").to_dict()
+
+
 def _stats_row(label: str, summary: dict[str, Any]) -> str:
     def ms(key: str, stat: str) -> str:
         value = (summary.get(key) or {}).get(stat)
@@ -139,7 +144,7 @@ def speed_section(folder: Path, weights_gib: float | None, bandwidth_gbps: float
         path = folder / f"{run}.jsonl"
         if path.is_file():
             data = read_results([path])
-            lines.append(_stats_row(label, summarize(data.records, data.samples)))
+            lines.append(_stats_row(label, summarize_run(data.records, data.samples).to_dict()))
     if weights_gib:
         roof = bandwidth_gbps * 1e9 / (weights_gib * GiB)
         lines += [
@@ -187,12 +192,12 @@ def _phases(folder: Path) -> list[tuple[str, dict[str, Any]]]:
     out = []
     for phase in phases:
         records = [r for r in data.records if r.phase == phase]
-        out.append((phase, step_summary(records, data.samples, "users")))
+        out.append((phase, _step(records, data.samples)))
     parts = sorted(folder.glob("sweep-0.9-part*.jsonl"))
     if parts:
         merged = read_results(parts)
         records = [r for r in merged.records if not r.warmup]
-        out.append((f"users={len(records)}", step_summary(records, merged.samples, "users")))
+        out.append((f"users={len(records)}", _step(records, merged.samples)))
     return out
 
 
@@ -205,7 +210,7 @@ def prediction_section(folder: Path, model: str) -> list[str]:
         model=model,
         gpu="h200",
         vllm_version="0.24.0",
-        settings={"gpu_memory_utilization": 0.9},
+        config=ServeConfig(gpu_memory_utilization=0.9),
     )
     # calibrated on one step of the sweep; the other steps are predictions
     sweep_run = read_results([sweep])
@@ -225,8 +230,9 @@ def prediction_section(folder: Path, model: str) -> list[str]:
     for phase, measured in _phases(folder):
         users = int(phase.split("=")[1])
         profile = LoadProfile("users", requests=users)
-        default = simulate(plan, profile, workload)[0].summary
-        fitted = simulate(plan, profile, workload, step_profile=calibration.profile)[0].summary
+        default = simulate(plan, profile, workload).summary.to_dict()
+        fitted_run = simulate(plan, profile, workload, step_profile=calibration.profile)
+        fitted = fitted_run.summary.to_dict()
         for label, key, stat, scale in (
             ("output tok/s", "output_throughput_tok_s", None, 1.0),
             ("TTFT p50 (ms)", "ttft_s", "p50", 1000.0),

@@ -1,17 +1,16 @@
-"""Library entry points that combine model, GPU, version and flags into one call."""
+"""Library entry points that combine model, GPU, version and settings into one call."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .errors import InvalidValueError, ModelNotFoundError
 from .hardware import GPU, custom_gpu, get_gpu
-from .memory.plan import MemoryPlan, ServeConfig, plan
+from .memory.plan import MemoryPlan, plan
 from .models.resolve import load_model
-from .vllm.args import parse_serve_command
+from .vllm.serve_config import ServeConfig, parse_serve_command
 from .vllm.versions import default_version, parse_version
-
-_COMMAND_STARTS = ("vllm", "serve", "python", "python3", "-m")
 
 
 def resolve_gpu(name: str | None, memory_gib: float | None, device: str = "cuda") -> GPU | None:
@@ -30,30 +29,34 @@ def resolve_gpu(name: str | None, memory_gib: float | None, device: str = "cuda"
 
 
 def make_plan(
-    model: str | None = None,
-    args: list[str] | None = None,
+    model: str,
+    config: ServeConfig | None = None,
     gpu: str | None = None,
     gpu_memory_gib: float | None = None,
     vllm_version: str | None = None,
-    settings: dict[str, Any] | None = None,
 ) -> MemoryPlan:
-    """Plan from CLI-like inputs: a model, an optional pasted `vllm serve` command, flags."""
-    values: dict[str, Any] = {}
-    args = list(args or [])
-    if args and (args[0] in _COMMAND_STARTS or len(args) > 1 or " " in args[0]):
-        parsed_model, values, _ignored = parse_serve_command(args)
-        model = model or parsed_model
-    elif args:
-        if model is not None and model != args[0]:
-            raise InvalidValueError(
-                f"two models given ({args[0]!r} and --model {model!r})", "give the model once"
-            )
-        model = args[0]
+    """Plan `model` (a catalogue id, folder, config.json or Hub id) with `vllm serve` settings
+    on a catalogue GPU (or one of `gpu_memory_gib`), for a vLLM release (default: installed)."""
     if not model:
         raise ModelNotFoundError("no model given", "pass a model id such as Qwen/Qwen3-4B")
-    values.update(settings or {})
-    config = ServeConfig(**values)
+    config = config or ServeConfig()
     version = parse_version(vllm_version) if vllm_version else default_version()
     spec = load_model(model)
     hardware = resolve_gpu(gpu, gpu_memory_gib, config.device)
     return plan(spec, hardware, config, version)
+
+
+def plan_command(
+    command: str | list[str],
+    overrides: Mapping[str, Any] | None = None,
+    gpu: str | None = None,
+    gpu_memory_gib: float | None = None,
+    vllm_version: str | None = None,
+) -> MemoryPlan:
+    """Plan a pasted `vllm serve MODEL --flag ...` command; `overrides` (ServeConfig fields)
+    win over its flags."""
+    parsed = parse_serve_command([command] if isinstance(command, str) else list(command))
+    if parsed.model is None:
+        raise ModelNotFoundError("the command names no model", "write vllm serve MODEL ...")
+    config = ServeConfig.from_values({**parsed.values, **(overrides or {})})
+    return make_plan(parsed.model, config, gpu, gpu_memory_gib, vllm_version)

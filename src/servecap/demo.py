@@ -16,15 +16,27 @@ from pathlib import Path
 from typing import Any
 
 from .api import make_plan
+from .demo_answers import (
+    Answer,
+    DemoRun,
+    Speed,
+    gpu_name,
+    logged_sentence,
+    memory_answer,
+    minimum_answer,
+    speed_answer,
+    users_answer,
+)
 from .errors import InvalidValueError
 from .loadtest.bench import BenchConfig, BenchProgress, run_bench
 from .loadtest.client import Endpoint
 from .loadtest.eventloop import run_loop
-from .loadtest.runner import LoadProfile
+from .loadtest.load import LoadProfile
+from .loadtest.summary import RunSummary
 from .loadtest.workload import Lengths, WorkloadSpec
-from .memory.inverse import smallest_setup
 from .memory.plan import MemoryPlan
-from .units import GiB
+from .outputs import RESULTS_DIR
+from .vllm.serve_config import ServeConfig
 
 ENGINES = ("twin", "vllm")
 # The seed ran a vLLM of Qwen3's launch (spring 2025): its default utilization was 0.9, and its
@@ -37,7 +49,7 @@ Progress = Callable[[str], None]
 class DemoConfig:
     """What the demo runs: the seed's deployment unless told otherwise."""
 
-    output_dir: Path
+    output_dir: Path = RESULTS_DIR / "demo"
     model: str = "Qwen/Qwen3-4B"
     gpu: str | None = "rtx-4090"
     vllm_version: str | None = None
@@ -73,19 +85,13 @@ class DemoConfig:
 
 
 @dataclass
-class Answer:
-    question: str
-    answer: str
-
-
-@dataclass
 class DemoResult:
     """The four answers, the plans and result files behind them."""
 
     config: DemoConfig
     answers: list[Answer]
     plans: list[tuple[str, MemoryPlan]]
-    runs: list[tuple[str, Path, dict[str, Any]]]  # label, result file, its summary
+    runs: list[DemoRun]
     path: Path
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,29 +100,12 @@ class DemoResult:
             "kind": "demo",
             "engine": self.config.engine,
             "model": self.plans[0][1].model.name,
-            "gpu": _gpu_name(self.plans[0][1]),
+            "gpu": gpu_name(self.plans[0][1]),
             "vllm_version": str(self.plans[0][1].version),
             "answers": [{"question": a.question, "answer": a.answer} for a in self.answers],
             "plans": [{"label": label, "plan": p.to_dict()} for label, p in self.plans],
-            "runs": [
-                {"label": label, "result_file": str(path.relative_to(base)), "summary": summary}
-                for label, path, summary in self.runs
-            ],
+            "runs": [run.to_dict(base) for run in self.runs],
         }
-
-
-def _gpu_name(p: MemoryPlan) -> str:
-    return p.gpu.name if p.gpu else "CPU"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
-
-
-def _gib(value: int | float) -> str:
-    return f"{value / GiB:.2f}"
 
 
 class _Deployments:
@@ -147,33 +136,36 @@ class _Deployments:
                 )
             self.version = config.vllm_version or self.install.version
 
-    def settings(self, high: bool, max_model_len: int | None = None) -> dict[str, Any]:
+    def settings(
+        self, high: bool, max_model_len: int | None = None, default_utilization: bool = False
+    ) -> ServeConfig:
         c = self.config
-        values: dict[str, Any] = {"device": c.device}
-        if max_model_len is not None:
-            values["max_model_len"] = max_model_len
-        if c.device == "cpu":
-            values["kv_cache_space_gib"] = c.high_kv_space_gib if high else c.low_kv_space_gib
-        else:
-            values["gpu_memory_utilization"] = c.high_utilization if high else c.low_utilization
-        if c.num_gpu_blocks_override is not None:
-            values["num_gpu_blocks_override"] = c.num_gpu_blocks_override
-        return values
-
-    def plan(self, settings: dict[str, Any]) -> MemoryPlan:
-        gpu = None if self.config.device == "cpu" else self.config.gpu
-        return make_plan(
-            model=self.config.model, gpu=gpu, vllm_version=self.version, settings=settings
+        cpu = c.device == "cpu"
+        return ServeConfig(
+            device=c.device,
+            max_model_len=max_model_len,
+            kv_cache_space_gib=(c.high_kv_space_gib if high else c.low_kv_space_gib)
+            if cpu
+            else None,
+            gpu_memory_utilization=None
+            if cpu or default_utilization
+            else (c.high_utilization if high else c.low_utilization),
+            num_gpu_blocks_override=c.num_gpu_blocks_override,
         )
+
+    def plan(self, settings: ServeConfig) -> MemoryPlan:
+        gpu = None if self.config.device == "cpu" else self.config.gpu
+        return make_plan(self.config.model, settings, gpu, vllm_version=self.version)
 
     @contextmanager
     def server(
-        self, p: MemoryPlan, settings: dict[str, Any], log_path: Path
+        self, p: MemoryPlan, settings: ServeConfig, log_path: Path
     ) -> Iterator[tuple[str, str, str | None]]:
         """A running server for plan `p`: (url, model name, vLLM's start-up log or None)."""
         c = self.config
         if self.install is None:
-            from .sim.twin import Twin, TwinServer
+            from .sim.twin import Twin
+            from .sim.twin_server import TwinServer
 
             twin = Twin(p, speedup=c.speedup, seed=c.seed)
             with TwinServer(twin) as twin_server:
@@ -196,7 +188,7 @@ def _bench(
     output: Path,
     seed: int,
     warmup: int = 0,
-) -> dict[str, Any]:
+) -> RunSummary:
     config = BenchConfig(
         endpoint=Endpoint(url, model, "chat"),
         profile=profile,
@@ -222,7 +214,7 @@ def run_demo(config: DemoConfig, progress: Progress | None = None) -> DemoResult
     out = config.output_dir
     out.mkdir(parents=True, exist_ok=True)
     d = _Deployments(config)
-    default = d.plan(d.settings(high=False) | {"gpu_memory_utilization": None})
+    default = d.plan(d.settings(high=False, default_utilization=True))
     context = min(config.max_model_len, default.max_model_len)  # a tiny model's is short
     low = d.plan(d.settings(high=False, max_model_len=context))
     high = d.plan(d.settings(high=True, max_model_len=context))
@@ -240,17 +232,9 @@ def run_demo(config: DemoConfig, progress: Progress | None = None) -> DemoResult
         (f"{d.high_label}, {context:,} tokens", high),
         (f"{d.low_label}, {long_context:,} tokens", long),
     ]
-    answers = [_memory_answer(default, low), _minimum_answer(long, low)]
-    single_runs: list[tuple[str, Path, dict[str, Any]]] = []
-    user_runs: list[tuple[str, Path, dict[str, Any]]] = []
-    single = WorkloadSpec(
-        source="seed",
-        output_tokens=Lengths("fixed", config.single_output_tokens),
-        seed=config.seed,
-    )
-    users_workload = WorkloadSpec(
-        source="seed", output_tokens=config.user_output_tokens, seed=config.seed
-    )
+    answers = [memory_answer(default, low), minimum_answer(long, low)]
+    single_runs: list[DemoRun] = []
+    user_runs: list[DemoRun] = []
     speeds = []
     for name, label, p in (("low", d.low_label, low), ("high", d.high_label, high)):
         say(f"one request at {label}, {config.repeat} times ({config.engine})")
@@ -261,208 +245,64 @@ def run_demo(config: DemoConfig, progress: Progress | None = None) -> DemoResult
                 url,
                 model,
                 LoadProfile("single", requests=config.repeat),
-                single,
+                _single_workload(config),
                 path,
                 config.seed,
                 warmup=1,
             )
-            single_runs.append((f"one request, {label}", path, summary))
-            speeds.append((label, p, summary, log))
+            single_runs.append(DemoRun(f"one request, {label}", path, summary))
+            speeds.append(Speed(label, p, summary, log))
             if p is low and config.engine == "vllm":
-                for n in config.users:
-                    say(f"{n} users at once at {label} (vLLM)")
-                    path = out / f"users-{n}.jsonl"
-                    before = _preemptions(url)
-                    summary = _bench(
-                        url, model, LoadProfile("users", requests=n), users_workload, path, 0
-                    )
-                    # read on an idle server: a busy CPU server may answer /metrics too late
-                    # for the run's own samples to catch every preemption
-                    after = _preemptions(url)
-                    if before is not None and after is not None:
-                        summary["preemptions_total"] = after - before
-                    user_runs.append((f"{n} users, {label}", path, summary))
-    answers.append(_speed_answer(speeds, config))
-    logged = _logged_sentence(speeds)
+                user_runs += [_vllm_users(config, url, model, label, n, say) for n in config.users]
+    answers.append(speed_answer(speeds, config.engine, config.single_output_tokens, config.repeat))
+    logged = logged_sentence(speeds)
     if logged:
         answers[0].answer += " " + logged
     if config.engine == "twin":
-        from .sim.simulate import simulate
-
-        for n in config.users:
-            say(f"{n} users at once at {d.low_label} (simulated)")
-            path = out / f"users-{n}.jsonl"
-            step = simulate(
-                low,
-                LoadProfile("users", requests=n),
-                users_workload,
-                output=path,
-                seed=config.seed,
-            )[0]
-            user_runs.append((f"{n} users, {d.low_label} (simulated)", path, step.summary))
-    answers.append(_users_answer(low, user_runs, config))
+        user_runs += [_simulated_users(config, low, d.low_label, n, say) for n in config.users]
+    answers.append(users_answer(low, user_runs, config.user_output_tokens))
     result = DemoResult(config, answers, plans, single_runs + user_runs, out / "demo.json")
     result.path.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result
 
 
-def _memory_answer(default: MemoryPlan, low: MemoryPlan) -> Answer:
-    s = default.stage
-    held = default.requested_bytes
-    text = (
-        f"vLLM {default.version} takes {_gib(held)} of the {_gpu_name(default)}'s "
-        f"{_gib(default.total_bytes)} GiB "
-        f"because --gpu-memory-utilization defaults to {default.utilization}: it is a budget, "
-        f"not a need. Of it, the weights take {_gib(s.weights_bytes)} GiB, the activation peak "
-        f"{_gib(s.activation_bytes)}, non-torch memory {_gib(s.non_torch_bytes)} and CUDA "
-        f"graphs {_gib(s.cudagraph_bytes)}; everything left, {_gib(s.available_bytes)} GiB, "
-        f"is pre-allocated as KV cache: {default.kv_cache_tokens:,} tokens, "
-        f"{default.max_concurrency:.1f} requests of the default {default.max_model_len:,}-token "
-        f"context."
+def _single_workload(config: DemoConfig) -> WorkloadSpec:
+    output = Lengths("fixed", config.single_output_tokens)
+    return WorkloadSpec(source="seed", output_tokens=output, seed=config.seed)
+
+
+def _users_workload(config: DemoConfig) -> WorkloadSpec:
+    return WorkloadSpec(source="seed", output_tokens=config.user_output_tokens, seed=config.seed)
+
+
+def _vllm_users(
+    config: DemoConfig, url: str, model: str, label: str, users: int, say: Progress
+) -> DemoRun:
+    """`users` at once against real vLLM, with the preemptions its counter saw."""
+    say(f"{users} users at once at {label} (vLLM)")
+    path = config.output_dir / f"users-{users}.jsonl"
+    before = _preemptions(url)
+    profile = LoadProfile("users", requests=users)
+    summary = _bench(url, model, profile, _users_workload(config), path, 0)
+    # read on an idle server: a busy CPU server may answer /metrics too late for the run's
+    # own samples to catch every preemption
+    after = _preemptions(url)
+    preempted = after - before if before is not None and after is not None else None
+    return DemoRun(f"{users} users, {label}", path, summary, preempted)
+
+
+def _simulated_users(
+    config: DemoConfig, plan: MemoryPlan, label: str, users: int, say: Progress
+) -> DemoRun:
+    from .sim.simulate import simulate
+
+    say(f"{users} users at once at {label} (simulated)")
+    path = config.output_dir / f"users-{users}.jsonl"
+    run = simulate(
+        plan,
+        LoadProfile("users", requests=users),
+        _users_workload(config),
+        output=path,
+        seed=config.seed,
     )
-    if default.device == "cpu":
-        text = (
-            f"On the CPU backend vLLM's KV cache is VLLM_CPU_KVCACHE_SPACE, not a share of "
-            f"memory: {_gib(s.available_bytes)} GiB hold {default.kv_cache_tokens:,} tokens, "
-            f"{default.max_concurrency:.1f} requests of {default.max_model_len:,} tokens; the "
-            f"weights take {_gib(s.weights_bytes)} GiB."
-        )
-    if low.fits and default.device != "cpu":
-        text += (
-            f" At --gpu-memory-utilization {low.utilization} and --max-model-len "
-            f"{low.max_model_len:,} it holds {_gib(low.requested_bytes)} GiB, and its "
-            f"{_gib(low.available_bytes)} GiB of KV cache still hold {low.kv_cache_tokens:,} "
-            f"tokens."
-        )
-    return Answer("Why does vLLM take 90% of the GPU?", text)
-
-
-def _minimum_answer(long: MemoryPlan, low: MemoryPlan) -> Answer:
-    need = long.stage.layout.needed_bytes(long.max_model_len, over_groups=False)
-    if long.fits:
-        text = (
-            f"A {long.max_model_len:,}-token context fits: it needs {_gib(need)} GiB of KV "
-            f"cache and {_gib(long.available_bytes)} GiB are available."
-        )
-    elif need > long.available_bytes:
-        text = (
-            f"At {long.max_model_len:,} tokens one request needs {_gib(need)} GiB of KV cache, "
-            f"more than the {_gib(long.available_bytes)} GiB available, and vLLM refuses to "
-            f'start: "{long.error}"'
-        )
-    else:
-        text = f'At {long.max_model_len:,} tokens vLLM refuses to start: "{long.error}"'
-    setup = smallest_setup(long)
-    parts = []
-    if setup.min_gpu_memory_utilization is not None and long.gpu is not None:
-        parts.append(
-            f"the smallest --gpu-memory-utilization for {long.max_model_len:,} tokens on this "
-            f"GPU is {setup.min_gpu_memory_utilization:.2f}"
-        )
-    if setup.min_gpu_memory_gib is not None and long.gpu is not None:
-        card = f" ({setup.smallest_catalogue_gpu})" if setup.smallest_catalogue_gpu else ""
-        parts.append(
-            f"at {long.utilization:g} it needs a GPU of {setup.min_gpu_memory_gib:.1f} GiB{card}"
-        )
-    parts.append(
-        f"the longest context that fits as set is {setup.max_model_len_that_fits:,} tokens"
-    )
-    if low.fits:
-        parts.append(
-            f"{low.max_model_len:,} tokens fit, with room for {low.max_concurrency:.1f} such "
-            f"requests in the KV cache"
-        )
-    text += " The ways out: " + "; ".join(parts) + "."
-    return Answer("What is the minimum configuration?", text)
-
-
-def _speed_answer(
-    speeds: list[tuple[str, MemoryPlan, dict[str, Any], str | None]], config: DemoConfig
-) -> Answer:
-    parts = []
-    rates = []
-    for label, p, summary, _log in speeds:
-        rate = summary["tokens_per_s"]["p50"]
-        ttft = summary["ttft_s"]["p50"]
-        rates.append(rate or 0.0)
-        parts.append(
-            f"{label}: {rate or 0:.1f} tokens/s, TTFT {_duration(ttft)} "
-            f"({p.kv_cache_tokens:,} KV tokens)"
-        )
-    source = (
-        "measured with `bench` against a simulated twin of each deployment"
-        if config.engine == "twin"
-        else "measured with `bench` against real vLLM"
-    )
-    same = min(rates) > 0 and max(rates) / min(rates) < 1.1
-    verdict = (
-        "So no: reserving more memory buys KV cache, which is concurrency, not single-stream "
-        "speed. One stream's speed is set by reading the weights once per token."
-        if same
-        else "The two differ by more than 10%, so here reserved memory did change the speed."
-    )
-    text = (
-        f"One request ({config.single_output_tokens} output tokens, median of "
-        f"{config.repeat}, {source}): " + "; ".join(parts) + ". " + verdict
-    )
-    p = speeds[0][1]
-    if p.gpu is not None:
-        weights = p.stage.weights_bytes
-        roofline = p.gpu.memory_bandwidth_gbps * 1e9 / weights
-        text += (
-            f" Reading {_gib(weights)} GiB of weights at the {p.gpu.name}'s "
-            f"{p.gpu.memory_bandwidth_gbps:,.0f} GB/s caps one stream at {roofline:.0f} "
-            f"tokens/s."
-        )
-    return Answer("Does reserving more memory make one request faster?", text)
-
-
-def _logged_sentence(speeds: list[tuple[str, MemoryPlan, dict[str, Any], str | None]]) -> str:
-    from .vllm.logparse import parse_log
-
-    parts = []
-    for label, p, _summary, log in speeds:
-        if log is None:
-            continue
-        tokens = parse_log(log).kv_cache_tokens
-        shown = f"{tokens:,}" if tokens is not None else "no"
-        agreement = (
-            "exactly as planned"
-            if tokens == p.kv_cache_tokens
-            else f"where servecap planned {p.kv_cache_tokens:,}"
-        )
-        parts.append(f"at {label} it logged {shown} KV tokens, {agreement}")
-    return ("Real vLLM's start-up logs: " + "; ".join(parts) + ".") if parts else ""
-
-
-def _users_answer(
-    low: MemoryPlan, runs: list[tuple[str, Path, dict[str, Any]]], config: DemoConfig
-) -> Answer:
-    held = config.user_output_tokens.mean + _SEED_USER_PROMPT_TOKENS
-    sentences = []
-    for label, _path, summary in runs:
-        server = summary.get("server") or {}
-        n = summary["requests"]
-        preempted = summary.get("preemptions_total", server.get("preemptions", 0))
-        batch = (
-            f"a median of {server['median_running']:g} ran at once (peak "
-            f"{int(server['max_running'])}), up to {int(server['max_waiting'])} waited"
-            if server.get("samples", 0) >= 5
-            else "too few /metrics samples to see the batch"
-        )
-        sentences.append(
-            f"{label}: {batch}, {int(preempted)} preemptions; "
-            f"{summary['succeeded']} of {n} finished in {summary['duration_s']:.0f} s, "
-            f"p95 TTFT {_duration(summary['ttft_s']['p95'])}, "
-            f"{(summary['output_throughput_tok_s'] or 0):,.0f} output tokens/s in all"
-        )
-    text = (
-        f"The KV cache holds {low.kv_cache_tokens:,} tokens and each request holds up to about "
-        f"{held:,.0f} (prompt plus answer), so about {low.kv_cache_tokens / held:.0f} fit at "
-        f"once; the rest wait, which is queueing, not failure. " + ". ".join(sentences) + "."
-    )
-    return Answer("How many users at once?", text)
-
-
-# the seed's user prompt in Qwen3's chat template is about 20 tokens
-_SEED_USER_PROMPT_TOKENS = 20
+    return DemoRun(f"{users} users, {label} (simulated)", path, run.summary)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from .api import make_plan
 from .errors import InvalidValueError
 from .hardware import detect_gpu
 from .memory.plan import MemoryPlan
-from .vllm.args import serve_argv
 from .vllm.launcher import LaunchSpec, free_port
+from .vllm.serve_config import ServeConfig
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class ServePlan:
 def plan_launch(
     model: str,
     gpu: str | None,
-    settings: dict[str, Any],
+    config: ServeConfig,
     vllm_version: str | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
@@ -35,7 +34,7 @@ def plan_launch(
 ) -> ServePlan:
     """Plan `model` (on `gpu`, or the local GPU) and build the vLLM launch with its flags."""
     memory_gib: float | None = None
-    if settings.get("device", "cuda") == "cuda" and gpu is None:
+    if config.device == "cuda" and gpu is None:
         found = detect_gpu()
         if found is None:
             raise InvalidValueError(
@@ -43,19 +42,13 @@ def plan_launch(
                 "pass --gpu NAME, or --device cpu for vLLM's CPU build",
             )
         gpu, memory_gib = (None, found.memory_gib) if found.slug == "custom" else (found.slug, None)
-    space = settings.get("kv_cache_space_gib")
-    if space is not None and float(space) != int(space):
+    space = config.kv_cache_space_gib
+    if space is not None and not float(space).is_integer():
         raise InvalidValueError(
             f"--kv-cache-space-gib {space} is not a whole number",
             "vLLM reads VLLM_CPU_KVCACHE_SPACE as whole GiB; pass e.g. 1",
         )
-    result = make_plan(
-        model=model,
-        gpu=gpu,
-        gpu_memory_gib=memory_gib,
-        vllm_version=vllm_version,
-        settings=settings,
-    )
+    result = make_plan(model, config, gpu, memory_gib, vllm_version)
     return ServePlan(result, _launch(result, model, host, port, api_key, extra_args, log_path))
 
 
@@ -68,7 +61,7 @@ def _launch(
     extra_args: list[str] | None,
     log_path: Path | None,
 ) -> LaunchSpec:
-    argv = serve_argv(result, model)
+    argv = result.vllm_args(model)
     flags = argv[argv.index("serve") + 2 :]
     if result.device == "cpu":
         flags = [f for f in flags if not f.startswith("VLLM_CPU_KVCACHE_SPACE")]

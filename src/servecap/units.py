@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .errors import InvalidValueError
+
 GiB = 1 << 30
 MiB = 1 << 20
 
@@ -44,16 +46,13 @@ DTYPE_BYTES: dict[str, float] = {
 }
 
 
-def gib(n_bytes: float) -> float:
-    """Bytes to GiB."""
-    return n_bytes / GiB
-
-
 def dtype_bytes(name: str) -> float:
     """Bytes per element of a dtype name such as 'bfloat16', 'BF16' or 'fp8'."""
     key = name.lower().removeprefix("torch.")
     if key not in DTYPE_BYTES:
-        raise KeyError(name)
+        raise InvalidValueError(
+            f"unknown dtype {name!r}", f"use one of {', '.join(sorted(set(DTYPE_BYTES)))}"
+        )
     return DTYPE_BYTES[key]
 
 

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from servecap import make_plan
-from servecap.loadtest.runner import LoadProfile
+from servecap import ServeConfig, make_plan
+from servecap.loadtest.load import LoadProfile
 from servecap.loadtest.workload import Lengths, WorkloadSpec
 from servecap.sim.simulate import simulate
 
@@ -24,7 +24,9 @@ def small_plan(**settings: Any) -> Any:
         model="Qwen/Qwen3-4B",
         gpu="rtx-4090",
         vllm_version="0.24.0",
-        settings={"gpu_memory_utilization": 0.5, "max_model_len": 10_000, **settings},
+        config=ServeConfig.from_values(
+            {"gpu_memory_utilization": 0.5, "max_model_len": 10_000, **settings}
+        ),
     )
 
 

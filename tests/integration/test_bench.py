@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.request
 
-from helpers import run_cli
+from helpers import run_cli_process as run_cli
 from servecap.vllm.metrics import parse_metrics
 from vllm_servers import QWEN3, SCARCE_WIDE
 

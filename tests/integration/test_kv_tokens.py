@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import run_cli
-from servecap.explain import explain
+from servecap.explanation import explain
 from servecap.vllm.logparse import parse_log
 from vllm_servers import LLAMA, QWEN3, SLIDING
 

@@ -10,13 +10,12 @@ import pytest
 
 from helpers import run_cli
 from servecap import InvalidValueError, UnknownGPUError
-from servecap.advise import Advice, AdviseRequest, advise, deployment_commands, parse_cost
 from servecap.api import make_plan
-from servecap.loadtest.runner import LoadProfile
+from servecap.loadtest.load import LoadProfile
 from servecap.loadtest.slo import parse_slo
 from servecap.loadtest.workload import Lengths, WorkloadSpec
 from servecap.sim.simulate import simulate
-from servecap.vllm.args import serve_argv
+from servecap.sizing import Advice, AdviseRequest, advise, deployment_commands, parse_cost
 
 SLOS = ("ttft_p95=2s", "tokens_per_s_p5=20")
 SEED = [
@@ -110,8 +109,8 @@ def test_max_users_agrees_with_the_simulator_at_n_and_n_plus_1():
     slos = [parse_slo(s) for s in SLOS]
 
     def met(users: int) -> bool:
-        step = simulate(best.plan, LoadProfile("users", requests=users), workload, slos=slos)[0]
-        return all(s["met"] for s in step.summary["slos"])
+        run = simulate(best.plan, LoadProfile("users", requests=users), workload, slos=slos)
+        return run.steps[0].summary.slos_met is True
 
     assert met(best.max_users)
     assert not met(best.max_users + 1)
@@ -132,7 +131,7 @@ def test_curve_runs_from_one_user_past_twice_the_capacity():
 def test_command_carries_the_planned_flags():
     best = _seed().best
     assert best is not None
-    assert best.commands == [shlex.join(serve_argv(best.plan))]
+    assert best.commands == [shlex.join(best.plan.vllm_args())]
     command = best.commands[0]
     assert command.startswith("vllm serve Qwen/Qwen3-4B ")
     assert f"--gpu-memory-utilization {best.plan.utilization:g}" in command

@@ -10,7 +10,7 @@ import pytest
 from helpers import run_cli
 from servecap.loadtest.records import RequestRecord
 from servecap.loadtest.results import ResultWriter, read_results
-from servecap.report.bench_summary import combine_clients, step_samples, summarize
+from servecap.loadtest.summary import ClientView, combine_clients, step_samples, summarize_run
 from servecap.vllm.metrics import ServerSample
 
 
@@ -45,7 +45,7 @@ def test_merged_files_share_a_wall_clock_axis(tmp_path):
     _write(tmp_path / "a.jsonl", {"wall_start": 1000.0, "clock_start": 50.0}, _request(50.0))
     _write(tmp_path / "b.jsonl", {"wall_start": 1002.0, "clock_start": 9000.0}, _request(9000.0))
     run = read_results([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
-    assert summarize(run.records)["duration_s"] == pytest.approx(3.0)
+    assert summarize_run(run.records).duration_s == pytest.approx(3.0)
     assert [r.send_s for r in run.records] == pytest.approx([0.0, 2.0])
 
 
@@ -53,7 +53,7 @@ def test_older_files_without_a_clock_anchor_still_merge(tmp_path):
     _write(tmp_path / "a.jsonl", {"wall_start": 1000.0}, _request(50.0))
     _write(tmp_path / "b.jsonl", {"wall_start": 1002.0}, _request(9000.0))
     run = read_results([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
-    assert summarize(run.records)["duration_s"] == pytest.approx(3.0)
+    assert summarize_run(run.records).duration_s == pytest.approx(3.0)
 
 
 def test_a_simulated_run_is_not_merged_into_a_measured_one(tmp_path):
@@ -74,7 +74,7 @@ def test_a_single_file_is_read_unchanged(tmp_path):
     assert [r.send_s for r in run.records] == [50.0, 50.5]
     assert run.records[0].chunk_times_s[-1] == pytest.approx(51.0)
     assert [s.time_s for s in run.samples] == [50.2]
-    assert summarize(run.records)["duration_s"] == pytest.approx(1.5)
+    assert summarize_run(run.records).duration_s == pytest.approx(1.5)
 
 
 def test_writer_pairs_wall_time_with_the_run_clock(tmp_path):
@@ -95,8 +95,9 @@ def test_a_non_utf8_result_file_is_a_one_line_error(tmp_path):
 
 
 def test_report_keeps_client_health_per_step(tmp_path):
-    fast = {"loop_lag_p99_ms": 0.4, "dispatch_lag_p95_ms": 0.1, "client_bound": False}
-    slow = {"loop_lag_p99_ms": 12.0, "dispatch_lag_p95_ms": 0.2, "client_bound": True}
+    lags = {"loop_lag_p50_ms": 0.1, "loop_lag_max_ms": 20.0}
+    fast = {**lags, "loop_lag_p99_ms": 0.4, "dispatch_lag_p95_ms": 0.1, "client_bound": False}
+    slow = {**lags, "loop_lag_p99_ms": 12.0, "dispatch_lag_p95_ms": 0.2, "client_bound": True}
     _write(
         tmp_path / "sweep.jsonl",
         {"wall_start": 1000.0, "clock_start": 0.0, "mode": "sweep"},
@@ -140,9 +141,10 @@ def test_step_samples_are_those_taken_while_the_step_ran():
 
 
 def test_combined_client_view_is_the_worst_step_not_a_sum():
-    ok = {"loop_lag_p99_ms": 3.0, "dispatch_lag_p95_ms": 1.0, "client_bound": False}
-    bound = {"loop_lag_p99_ms": 1.0, "dispatch_lag_p95_ms": 30.0, "client_bound": True}
+    ok = ClientView(0.5, 3.0, 4.0, 1.0, client_bound=False)
+    bound = ClientView(0.5, 1.0, 2.0, 30.0, client_bound=True)
     assert combine_clients({}) is None
     assert combine_clients({"": [ok]}) == ok
     combined = combine_clients({"rate=1": [ok], "rate=8": [bound]})
-    assert combined == {**bound, "worst_step": "rate=8"}
+    assert combined is not None
+    assert combined.to_dict() == {**bound.to_dict(), "worst_step": "rate=8"}

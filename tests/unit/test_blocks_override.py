@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from servecap import make_plan
+from servecap import ServeConfig, make_plan
 from servecap.tinymodel import TinyModel, write_tiny_model
 
 # vLLM 0.32.0 (CPU build) refused the tiny Qwen3 model with 16 blocks of 128 tokens like this:
@@ -24,7 +24,9 @@ def _plan(tmp_path, max_model_len: int):
         "max_model_len": max_model_len,
         "num_gpu_blocks_override": 16,
     }
-    return make_plan(model=str(model), vllm_version="0.32.0", settings=settings)
+    return make_plan(
+        model=str(model), vllm_version="0.32.0", config=ServeConfig.from_values(settings)
+    )
 
 
 def test_override_smaller_than_one_request_is_refused_as_vllm_does(tmp_path):
@@ -47,5 +49,7 @@ def test_before_0_21_the_check_used_the_profiled_memory(tmp_path):
         "max_model_len": 4096,
         "num_gpu_blocks_override": 16,
     }
-    result = make_plan(model=str(model), vllm_version="0.20.0", settings=settings)
+    result = make_plan(
+        model=str(model), vllm_version="0.20.0", config=ServeConfig.from_values(settings)
+    )
     assert result.fits and result.num_blocks == 16

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from helpers import run_cli
-from servecap import make_plan
+from servecap import ServeConfig, make_plan
 from servecap.demo import SEED_VLLM_VERSION
 from servecap.loadtest.results import read_results
 
@@ -24,7 +24,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str, Path]:
 def _plan(utilization: float, max_model_len: int | None):
     settings = {"gpu_memory_utilization": utilization, "max_model_len": max_model_len}
     return make_plan(
-        model="Qwen/Qwen3-4B", gpu="rtx-4090", vllm_version=SEED_VLLM_VERSION, settings=settings
+        model="Qwen/Qwen3-4B",
+        gpu="rtx-4090",
+        vllm_version=SEED_VLLM_VERSION,
+        config=ServeConfig.from_values(settings),
     )
 
 

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from helpers import run_cli
-from servecap.explain import explain
+from servecap.explanation import explain
 
 # vLLM's own extras, kept beside plan --json's keys
 EXPLAIN_ONLY = {"engine", "kv_cache_gib_per_rank", "prediction"}

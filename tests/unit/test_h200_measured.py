@@ -11,7 +11,7 @@ import re
 import pytest
 
 from helpers import FIXTURES, run_cli
-from servecap import make_plan
+from servecap import ServeConfig, make_plan
 
 CONFIG = str(FIXTURES / "configs" / "qwen3-4b.json")
 
@@ -52,7 +52,10 @@ def _logged_bytes(text: str, label: str) -> int:
 def test_the_plan_matches_vllms_bytes():
     text = (FIXTURES / "logs" / "h200-qwen3-4b-v0.24-u0.9-bytes.log").read_text()
     plan = make_plan(
-        model=CONFIG, gpu="h200", vllm_version="0.24.0", settings={"gpu_memory_utilization": 0.9}
+        model=CONFIG,
+        gpu="h200",
+        vllm_version="0.24.0",
+        config=ServeConfig(gpu_memory_utilization=0.9),
     )
     stage = plan.stage
     assert stage.weights_bytes == _logged_bytes(text, "Model loading took")
@@ -73,6 +76,6 @@ def test_the_refusal_is_vllms_to_the_character():
         model=CONFIG,
         gpu="h200",
         vllm_version="0.24.0",
-        settings={"gpu_memory_utilization": 0.1, "max_model_len": 40960},
+        config=ServeConfig(gpu_memory_utilization=0.1, max_model_len=40960),
     )
     assert not plan.fits and plan.error == message

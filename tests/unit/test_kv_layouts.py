@@ -1,4 +1,4 @@
-"""KV-cache layouts of hybrid, MLA and linear-attention models (vllm-memory.md §4.8).
+"""KV-cache layouts of hybrid, MLA and linear-attention models (vllm/v1/kv_cache_interface.py).
 
 Each case gives vLLM a fixed KV budget, so only the grouping, block and token arithmetic
 is under test: the numbers are vLLM's, computed with its formulas from the real configs.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from servecap import make_plan
+from servecap import ServeConfig, make_plan
 from servecap.units import GiB
 
 
@@ -17,11 +17,13 @@ def kv_plan(model: str, version: str, max_len: int, kv_gib: float, **settings):
         model=model,
         gpu="h100-sxm",
         vllm_version=version,
-        settings=dict(
-            max_model_len=max_len,
-            kv_cache_memory_bytes=int(kv_gib * GiB),
-            max_num_batched_tokens=8192,
-            **settings,
+        config=ServeConfig.from_values(
+            dict(
+                max_model_len=max_len,
+                kv_cache_memory_bytes=int(kv_gib * GiB),
+                max_num_batched_tokens=8192,
+                **settings,
+            )
         ),
     )
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from startup_cases import load_cases
 
 from helpers import FIXTURES, run_cli
-from servecap.cases import load_cases
 from servecap.vllm.logparse import parse_log
 
 CASES = [c for c in load_cases(FIXTURES / "vllm_startup_cases.json") if c.get("raw_log_lines")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from servecap import parse_version
+from servecap import ServeConfig, parse_version
 from servecap.units import GiB
 from servecap.vllm import messages
 
@@ -72,7 +72,7 @@ def test_a_context_beyond_the_config_is_refused_like_vllm_does():
         model="Qwen/Qwen3-4B",
         gpu="h100-sxm",
         vllm_version="0.32.0",
-        settings={"max_model_len": 50_000},
+        config=ServeConfig(max_model_len=50_000),
     )
     assert not result.fits
     assert result.error.startswith(
@@ -84,7 +84,7 @@ def test_a_context_beyond_the_config_is_refused_like_vllm_does():
         model="Qwen/Qwen3-4B",
         gpu="h100-sxm",
         vllm_version="0.9.2",
-        settings={"max_model_len": 50_000},
+        config=ServeConfig(max_model_len=50_000),
     )
     assert older.error.endswith("set the env var VLLM_ALLOW_LONG_MAX_MODEL_LEN=1")
     assert "(max_position_embeddings=40960 or" in older.error

@@ -1,4 +1,4 @@
-"""Public start-up logs with every budget term printed (vllm-memory.md §10.3, llm-d H100 logs).
+"""Public start-up logs with every budget term printed (llm-d H100 logs).
 
 vLLM 0.11 on an H100 (79.18 GiB), max-model-len 16,000; each row is W, A and KV as logged.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from servecap import make_plan
+from servecap import ServeConfig, make_plan
 from servecap.units import GiB
 
 ANCHORS = [
@@ -28,8 +28,8 @@ def _plan(model: str, tp: int, utilization: float):
         model=model,
         gpu="h100-sxm",
         vllm_version="0.11.0",
-        settings=dict(
-            gpu_memory_utilization=utilization, max_model_len=16_000, tensor_parallel_size=tp
+        config=ServeConfig.from_values(
+            dict(gpu_memory_utilization=utilization, max_model_len=16_000, tensor_parallel_size=tp)
         ),
     )
 
@@ -61,7 +61,7 @@ def test_activation_is_independent_of_model_size_but_not_of_the_gpu_class():
         model="Qwen/Qwen3-32B",
         gpu="rtx-4090",
         vllm_version="0.11.0",
-        settings={"max_model_len": 1000, "tensor_parallel_size": 4},
+        config=ServeConfig(max_model_len=1000, tensor_parallel_size=4),
     )
     assert consumer.stage.activation_bytes < large / 3
 
@@ -72,7 +72,7 @@ def test_llama_8b_on_a_4090_gives_the_logged_2588_blocks():
         model="meta-llama/Llama-3.1-8B-Instruct",
         gpu="rtx-4090",
         vllm_version="0.10.2",
-        settings={"gpu_memory_utilization": 0.9, "max_model_len": 8192},
+        config=ServeConfig(gpu_memory_utilization=0.9, max_model_len=8192),
     )
     assert result.num_blocks == pytest.approx(2_588, abs=10)
 
@@ -83,7 +83,7 @@ def test_gemma3_weights_include_both_rope_tables():
         model="google/gemma-3-4b-it",
         gpu="b200",
         vllm_version="0.10.2",
-        settings={"gpu_memory_utilization": 0.9},
+        config=ServeConfig(gpu_memory_utilization=0.9),
     )
     assert result.stage.weights_bytes / GiB == pytest.approx(8.58, abs=0.03)
 
@@ -96,11 +96,9 @@ def test_fp8_kv_30b_moe_refusal_numbers():
         model="Qwen/Qwen3-30B-A3B-Instruct-2507",
         gpu="h100-sxm",
         vllm_version="0.11.0",
-        settings={
-            "max_model_len": 221_000,
-            "kv_cache_dtype": "fp8",
-            "kv_cache_memory_bytes": int(7_630.5 * block),
-        },
+        config=ServeConfig(
+            max_model_len=221_000, kv_cache_dtype="fp8", kv_cache_memory_bytes=int(7_630.5 * block)
+        ),
     )
     assert result.kv_bytes_per_token == 49_152
     assert "(10.12 GiB KV cache is needed" in result.error
@@ -109,11 +107,9 @@ def test_fp8_kv_30b_moe_refusal_numbers():
         model="Qwen/Qwen3-30B-A3B-Instruct-2507",
         gpu="h100-sxm",
         vllm_version="0.11.0",
-        settings={
-            "max_model_len": 100_000,
-            "kv_cache_dtype": "fp8",
-            "kv_cache_memory_bytes": int(14_408.5 * block),
-        },
+        config=ServeConfig(
+            max_model_len=100_000, kv_cache_dtype="fp8", kv_cache_memory_bytes=int(14_408.5 * block)
+        ),
     )
     # 14,408 blocks is 10.55 GiB as the log prints it
     assert f"{fits.available_bytes / GiB:.2f}" == "10.55"

@@ -53,7 +53,7 @@ def test_seed_refusal_text_matches_vllm():
         "Try increasing `gpu_memory_utilization` or decreasing `max_model_len` when "
         "initializing the engine."
     )
-    # vllm-memory.md §8: the estimate is 16 * floor(available / 2.25 MiB)
+    # vllm/v1/core/kv_cache_utils.py: the estimate is 16 * floor(available / 2.25 MiB)
     assert result.estimated_max_model_len == 16 * (int(2.39 * GiB) // (16 * 147_456))
 
 

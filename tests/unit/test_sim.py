@@ -8,10 +8,12 @@ import statistics
 import pytest
 
 from helpers import scarce_cpu_plan
-from servecap import make_plan
-from servecap.loadtest.runner import LoadProfile
+from servecap import ServeConfig, make_plan
+from servecap.loadtest.load import LoadProfile
 from servecap.loadtest.workload import Lengths, WorkloadSpec
-from servecap.sim.engine import BlockPool, EngineConfig, Simulator
+from servecap.sim.blocks import BlockPool
+from servecap.sim.engine import Simulator
+from servecap.sim.scheduler import EngineConfig
 from servecap.sim.simulate import simulate
 from servecap.sim.steptime import Profile, build_model
 
@@ -19,7 +21,7 @@ SEED_DEPLOYMENT = dict(
     model="Qwen/Qwen3-4B",
     gpu="rtx-4090",
     vllm_version="0.8.5",
-    settings={"gpu_memory_utilization": 0.5, "max_model_len": 10_000},
+    config=ServeConfig(gpu_memory_utilization=0.5, max_model_len=10_000),
 )
 
 
@@ -28,12 +30,13 @@ def seed_plan():
 
 
 def test_one_stream_of_qwen3_4b_on_a_4090_is_about_80_tokens_per_second():
-    steps = simulate(
+    run = simulate(
         seed_plan(),
         LoadProfile("single", requests=1),
         WorkloadSpec(source="seed", output_tokens=Lengths("fixed", 1500)),
     )
-    per_request = steps[0].summary["tokens_per_s"]["p50"]
+    per_request = run.summary.tokens_per_s.p50
+    assert per_request is not None
     assert 72 < per_request < 88
 
 
@@ -45,7 +48,7 @@ def test_simulation_is_deterministic():
     )
     a = simulate(seed_plan(), LoadProfile("rate", requests=60, rate=5), spec, seed=1)
     b = simulate(seed_plan(), LoadProfile("rate", requests=60, rate=5), spec, seed=1)
-    assert a[0].summary == b[0].summary
+    assert a.summary == b.summary and a.steps[0].summary == b.steps[0].summary
 
 
 def _tiny_engine(
@@ -55,7 +58,7 @@ def _tiny_engine(
         model="Qwen/Qwen3-0.6B",
         gpu="h100-sxm",
         vllm_version="0.24.0",
-        settings={"max_model_len": 4096},
+        config=ServeConfig(max_model_len=4096),
     )
     config = EngineConfig(
         num_blocks=blocks,
@@ -74,7 +77,8 @@ def test_blocks_never_leak_and_every_request_finishes():
     result = sim.run(LoadProfile("concurrency", requests=300, concurrency=40), lengths)
     assert [r.output_tokens for r in result.records] == [o for _, o in lengths]
     assert result.preemptions > 0  # 200 blocks cannot hold 40 such requests
-    assert sim.running == [] and not sim.waiting
+    assert all(s.running is not None for s in result.samples)
+    assert result.samples[-1].running == 0 and result.samples[-1].waiting == 0
     assert all(s.kv_cache_usage is not None and 0 <= s.kv_cache_usage <= 1 for s in result.samples)
 
 
@@ -106,15 +110,16 @@ def test_scarce_blocks_reproduce_the_cpu_vllm_time_course(tmp_path):
 
     model = write_tiny_model(tmp_path / "tiny")
     plan = scarce_cpu_plan(model)
-    steps = simulate(
+    run = simulate(
         plan,
         LoadProfile("users", requests=24),
         WorkloadSpec(prompt_tokens=Lengths("fixed", 455), output_tokens=Lengths("fixed", 600)),
     )
-    server = steps[0].summary["server"]
-    assert server["max_running"] == 15
-    assert 14 <= server["preemptions"] <= 17
-    running = [s.running for s in steps[0].samples if s.running]
+    server = run.summary.server
+    assert server is not None
+    assert server.max_running == 15
+    assert 14 <= server.preemptions <= 17
+    running = [s.running for s in run.samples if s.running]
     assert running[0] == 15 and 8 <= statistics.median(running) <= 12
 
 
@@ -123,23 +128,17 @@ def test_the_seeds_500_users_queue_behind_a_few_running(answer, low, high):
     # 17,312 KV tokens hold 11.4 answers of 1,518 tokens: vLLM admits 256, then preempts as
     # answers grow. Over the run the median lies above KV / full answer (the count each wave
     # ends at), because most of the time answers are only part-written.
-    steps = simulate(
+    run = simulate(
         seed_plan(),
         LoadProfile("users", requests=500),
         WorkloadSpec(source="seed", output_tokens=Lengths("normal", answer, 300)),
     )
-    summary = steps[0].summary
-    assert summary["succeeded"] == 500
-    running = [s.running for s in steps[0].samples]
+    summary = run.summary
+    assert summary.succeeded == 500
+    running = [s.running for s in run.samples]
     assert low <= statistics.median(running) <= high
-    assert summary["server"]["max_waiting"] > 400  # the rest wait, as the seed saw
-
-
-class _StepByStep(Simulator):
-    """The same engine without the decode group: every step scheduled request by request."""
-
-    def _group_step(self, pool, horizon):
-        return None
+    assert summary.server is not None
+    assert summary.server.max_waiting > 400  # the rest wait, as the seed saw
 
 
 @pytest.mark.parametrize(
@@ -167,7 +166,7 @@ def test_the_decode_group_gives_exactly_the_step_by_step_result(blocks, prefix_c
         model="Qwen/Qwen3-0.6B",
         gpu="h100-sxm",
         vllm_version="0.24.0",
-        settings={"max_model_len": 4096},
+        config=ServeConfig(max_model_len=4096),
     )
     model = build_model(plan, Profile(overhead_s=0.001))
     for profile in (
@@ -176,7 +175,7 @@ def test_the_decode_group_gives_exactly_the_step_by_step_result(blocks, prefix_c
         LoadProfile("rate", requests=120, rate=30.0),
     ):
         fast = Simulator(config, model).run(profile, lengths, seed=5)
-        slow = _StepByStep(config, model).run(profile, lengths, seed=5)
+        slow = Simulator(config, model, fast_decode=False).run(profile, lengths, seed=5)
         assert fast.steps == slow.steps and fast.preemptions == slow.preemptions
         assert fast.sim_seconds == slow.sim_seconds
         assert [r.to_dict() for r in fast.records] == [r.to_dict() for r in slow.records]

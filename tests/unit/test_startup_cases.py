@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from startup_cases import check_case, load_cases
 
 from helpers import FIXTURES
 from servecap import ServeConfig, get_gpu, parse_config, parse_version, plan
-from servecap.cases import check_case, load_cases
 from servecap.models.resolve import catalogue_entry
 from servecap.units import GiB
 

@@ -6,9 +6,9 @@ import pytest
 
 from servecap.errors import InvalidValueError
 from servecap.loadtest.records import RequestRecord
-from servecap.loadtest.slo import parse_slo
-from servecap.report.bench_summary import evaluate_slos, request_meets, summarize
-from servecap.report.stats import Summary
+from servecap.loadtest.slo import evaluate_slos, parse_slo, request_meets
+from servecap.loadtest.stats import Summary
+from servecap.loadtest.summary import summarize_run
 
 
 def test_summary_of_known_values():
@@ -56,11 +56,11 @@ def test_failed_requests_stay_in_every_count_and_miss_slos():
         _record(8, 0.1, ok=False),
         _record(9, 0.1, ok=False),
     ]
-    summary = summarize(records, slos=[parse_slo("ttft_p90=1s")])
-    assert summary["requests"] == 10 and summary["failed"] == 2
-    assert summary["errors"] == {"http_status": 2} and summary["success_rate"] == 0.8
+    summary = summarize_run(records, slos=[parse_slo("ttft_p90=1s")])
+    assert summary.requests == 10 and summary.failed == 2
+    assert summary.errors == {"http_status": 2} and summary.success_rate == 0.8
     # two of ten failed: the 90th percentile lands on a failure
-    assert summary["slos"][0]["met"] is False
+    assert summary.slos[0].met is False
     assert evaluate_slos(records[:8], [parse_slo("ttft_p90=1s")])[0].met
 
 

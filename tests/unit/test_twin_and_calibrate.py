@@ -9,14 +9,14 @@ from dataclasses import replace
 import pytest
 
 from helpers import run_cli, scarce_cpu_plan
-from servecap import make_plan
-from servecap.loadtest.runner import LoadProfile
+from servecap import ServeConfig, make_plan
+from servecap.loadtest.load import LoadProfile
 from servecap.loadtest.workload import Lengths, WorkloadSpec
-from servecap.report.bench_summary import summarize
 from servecap.sim.calibrate import calibrate, replay
 from servecap.sim.simulate import simulate
 from servecap.sim.steptime import Profile
-from servecap.sim.twin import SIM_HEADER, Faults, Twin, TwinServer
+from servecap.sim.twin import Faults, Twin
+from servecap.sim.twin_server import SIM_HEADER, TwinServer
 from servecap.tinymodel import write_tiny_model
 from servecap.vllm.metrics import parse_metrics
 from vllm_servers import WIDE
@@ -27,7 +27,7 @@ def plan():
         model="Qwen/Qwen3-4B",
         gpu="rtx-4090",
         vllm_version="0.24.0",
-        settings={"gpu_memory_utilization": 0.5, "max_model_len": 10_000},
+        config=ServeConfig(gpu_memory_utilization=0.5, max_model_len=10_000),
     )
 
 
@@ -69,9 +69,10 @@ def test_twin_streams_at_the_simulated_speed(tmp_path):
         plan(),
         LoadProfile("single", requests=1),
         WorkloadSpec(prompt_tokens=Lengths("fixed", 50), output_tokens=Lengths("fixed", 150)),
-    )[0].summary
+    ).summary
     # four times real time, to within the event loop's timing
-    expected = simulated["tpot_s"]["p50"] / 4
+    assert simulated.tpot_s.p50 is not None
+    expected = simulated.tpot_s.p50 / 4
     assert data["tpot_s"]["p50"] == pytest.approx(expected, rel=0.1)
     records = [
         json.loads(x)
@@ -128,12 +129,12 @@ def test_calibration_recovers_a_known_profile():
             output_tokens=Lengths.parse("uniform:50:300", "o"),
         ),
         step_profile=truth,
-    )[0].records
+    ).records
     fitted = calibrate(plan(), measured)
     assert fitted.error < 0.03 < fitted.before
     replayed = replay(plan(), measured, fitted.profile)
     truth_replay = replay(plan(), measured, truth)
-    assert replayed["tpot_s"]["p50"] == pytest.approx(truth_replay["tpot_s"]["p50"], rel=0.05)
+    assert replayed.tpot_s.p50 == pytest.approx(truth_replay.tpot_s.p50, rel=0.05)
 
 
 @pytest.mark.parametrize(
@@ -160,18 +161,18 @@ def test_a_cpu_calibration_run_predicts_the_scarce_kv_target(tmp_path, truth):
             seed=11,
         ),
         step_profile=truth,
-    )[0].records
+    ).records
     fitted = calibrate(cpu_plan, calibration).profile
     target = (
         LoadProfile("users", requests=40),
         WorkloadSpec(prompt_tokens=Lengths("fixed", 455), output_tokens=Lengths("fixed", 400)),
     )
-    expected = summarize(simulate(cpu_plan, *target, step_profile=truth)[0].records, None, "t")
-    predicted = summarize(simulate(cpu_plan, *target, step_profile=fitted)[0].records, None, "f")
+    expected = simulate(cpu_plan, *target, step_profile=truth).summary
+    predicted = simulate(cpu_plan, *target, step_profile=fitted).summary
     for key in ("ttft_s", "e2e_s", "tpot_s"):
-        assert predicted[key]["p50"] == pytest.approx(expected[key]["p50"], rel=0.05), key
-    assert predicted["output_throughput_tok_s"] == pytest.approx(
-        expected["output_throughput_tok_s"], rel=0.05
+        assert predicted.metric(key).p50 == pytest.approx(expected.metric(key).p50, rel=0.05), key
+    assert predicted.output_throughput_tok_s == pytest.approx(
+        expected.output_throughput_tok_s, rel=0.05
     )
 
 
@@ -202,3 +203,15 @@ def test_calibrate_command_takes_serve_flags_around_the_result_files(tmp_path):
     assert "details.." not in starved.stderr
     nothing = run_cli("calibrate", "--gpu-memory-utilization", "0.5", "--model", model, *flags)
     assert nothing.code == 2 and "needs a result file" in nothing.stderr
+
+
+def test_twin_refuses_a_request_longer_than_the_context_as_vllm_does(tmp_path):
+    with TwinServer(Twin(plan(), speedup=50)) as server:
+        data = bench(server.url, "--users", "2", "--output-tokens", "10000", tmp_path=tmp_path)
+    assert data["errors"] == {"http_status": 2}
+    records = [
+        json.loads(x)
+        for x in (tmp_path / "r.jsonl").read_text().splitlines()
+        if '"type":"request"' in x
+    ]
+    assert all("maximum context length is 10000 tokens" in r["error_detail"] for r in records)

@@ -27,7 +27,10 @@ Examples:
 
 def register(app: typer.Typer) -> None:
     app.command(
-        name="advise", help="Find the deployment that serves N users within SLOs." + EXAMPLES
+        name="advise",
+        short_help="Find the smallest deployment that serves N users within SLOs.",
+        help="Find the deployment that serves N users within SLOs.",
+        epilog=EXAMPLES,
     )(advise_command)
 
 
@@ -35,6 +38,7 @@ def advise_command(
     users: Annotated[int, typer.Option("--users", help="Users at once, one request each.")],
     prompt_tokens: Annotated[int, typer.Option(help="Prompt tokens per request.")],
     output_tokens: Annotated[int, typer.Option(help="Output tokens per request.")],
+    model_arg: o.ModelArg = None,
     model: o.Model = None,
     slo: o.Slo = None,
     gpu: Annotated[list[str] | None, typer.Option("--gpu", "-g", help="Only these GPUs.")] = None,
@@ -47,15 +51,13 @@ def advise_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write JSON here.")] = None,
     json_out: o.Json = False,
 ) -> None:
-    from ..advise import AdviseRequest, advise, parse_cost
-    from ..errors import InvalidValueError
     from ..report.advise_view import advise_renderables
+    from ..sizing import AdviseRequest, advise, parse_cost
+    from . import loadopts
     from .output import Output
 
-    if not model:
-        raise InvalidValueError("advise needs --model", "pass e.g. --model Qwen/Qwen3-4B")
     request = AdviseRequest(
-        model=model,
+        model=loadopts.one_model(model_arg, model, "e.g. --model Qwen/Qwen3-4B"),
         users=users,
         prompt_tokens=prompt_tokens,
         output_tokens=output_tokens,

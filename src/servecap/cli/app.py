@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from ..errors import InputError
+from ..errors import ServecapError
 
 app = typer.Typer(
     name="servecap",
@@ -23,6 +23,7 @@ def _register() -> None:
     from . import (
         advise,
         bench,
+        calibrate,
         demo,
         explain,
         gpus,
@@ -35,34 +36,44 @@ def _register() -> None:
         twin,
     )
 
-    demo.register(app)
-    plan.register(app)
-    serve.register(app)
-    explain.register(app)
-    bench.register(app)
-    simulate.register(app)
-    advise.register(app)
-    twin.register(app)
-    report.register(app)
-    tinymodel.register(app)
-    gpus.register(app)
-    models.register(app)
+    for module in (
+        demo,
+        plan,
+        serve,
+        explain,
+        bench,
+        simulate,
+        calibrate,
+        advise,
+        twin,
+        report,
+        tinymodel,
+        gpus,
+        models,
+    ):
+        module.register(app)
 
 
-def _fail(message: str, code: int = 2) -> None:
+_register()
+
+
+def _fail(message: str, code: int) -> None:
     sys.stderr.write(f"servecap: error: {message}\n")
     raise SystemExit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; user mistakes become one line on stderr and exit code 2."""
-    _register()
+    """Run the CLI. Every failure is one line on stderr: input errors exit 2, failures of
+    servers or runs 1, a stop signal or Ctrl-C 130. SERVECAP_DEBUG=1 shows the traceback."""
     try:
         app(args=argv, standalone_mode=False, prog_name="servecap")
-    except InputError as exc:
+    except ServecapError as exc:
         if os.environ.get("SERVECAP_DEBUG"):
             raise
-        _fail(str(exc))
+        if exc.exit_code == 130:
+            sys.stderr.write(f"servecap: interrupted ({exc})\n")
+            raise SystemExit(130) from None
+        _fail(str(exc), exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("servecap: interrupted\n")
         raise SystemExit(130) from None
@@ -71,7 +82,11 @@ def main(argv: list[str] | None = None) -> None:
     except typer.TyperException as exc:  # typer's (vendored click) usage errors
         if type(exc).__name__ == "NoArgsIsHelpError":
             raise SystemExit(0) from None
-        ctx = getattr(exc, "ctx", None)
-        hint = f" (see `servecap {ctx.info_name} --help`)" if ctx is not None else ""
-        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        _fail(f"{message}{hint}".replace("\n", " "))
+        _fail(_usage(exc), 2)
+
+
+def _usage(exc: typer.TyperException) -> str:
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see `servecap {ctx.info_name} --help`)" if ctx is not None else ""
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    return f"{message}{hint}".replace("\n", " ")

@@ -22,8 +22,9 @@ Examples:
 def register(app: typer.Typer) -> None:
     app.command(
         name="explain",
-        help="Show where a vLLM start-up log says the memory went, "
-        "beside servecap's prediction." + EXAMPLES,
+        short_help="Explain a vLLM start-up log beside servecap's plan.",
+        help="Show where a vLLM start-up log says the memory went, beside servecap's prediction.",
+        epilog=EXAMPLES,
     )(explain_command)
 
 
@@ -35,7 +36,7 @@ def explain_command(
     json_out: o.Json = False,
 ) -> None:
     from ..errors import InputError
-    from ..explain import explain
+    from ..explanation import explain
     from ..report.explain_view import explain_table
     from .output import Output
 

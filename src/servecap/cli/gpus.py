@@ -8,9 +8,11 @@ from . import options as o
 
 
 def register(app: typer.Typer) -> None:
-    app.command(name="gpus", help="List the GPUs servecap knows, with driver-reported memory.")(
-        gpus_command
-    )
+    app.command(
+        name="gpus",
+        short_help="List the GPUs servecap knows.",
+        help="List the GPUs servecap knows, with driver-reported memory.",
+    )(gpus_command)
 
 
 def gpus_command(json_out: o.Json = False) -> None:

@@ -3,13 +3,41 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import typer
+
 from ..errors import InvalidValueError
-from ..loadtest.runner import LoadProfile
+from ..loadtest.load import LoadProfile
+from ..loadtest.records import RequestRecord
 from ..loadtest.slo import SLO, parse_slo
 from ..loadtest.workload import Lengths, WorkloadSpec
+
+
+def one_model(positional: str | None, option: str | None, what: str = "a model") -> str:
+    """The model given as MODEL or as --model (the same one, if both)."""
+    if positional and option and positional != option:
+        raise InvalidValueError(
+            f"two models given ({positional!r} and --model {option!r})", "give the model once"
+        )
+    model = positional or option
+    if not model:
+        raise InvalidValueError("no model given", f"pass MODEL or --model: {what}")
+    return model
+
+
+def write_csv(
+    result_file: Path | None, csv_path: Path, records: list[RequestRecord] | None = None
+) -> None:
+    """Per-request CSV of a result file (or of records already read)."""
+    from ..loadtest.results import read_results
+    from ..report.bench_view import write_csv as write
+
+    if records is None and result_file is not None:
+        records = read_results([result_file]).records
+    write(records or [], csv_path)
 
 
 def numbers(text: str | None, kind: type, flag: str) -> list[Any]:
@@ -31,6 +59,33 @@ def positive(**values: float | int | None) -> None:
         flag = "--" + name.replace("_", "-")
         if value is not None and value <= 0:
             raise InvalidValueError(f"{flag} must be positive, not {value}", f"give {flag} > 0")
+
+
+@dataclass(frozen=True)
+class Load:
+    """The load options, read: one profile, or a sweep of users or rates."""
+
+    profile: LoadProfile
+    sweep_users: list[int]
+    sweep_rates: list[float]
+
+
+def load(
+    requests: int | None,
+    repeat: int,
+    users: int | None,
+    concurrency: int | None,
+    rate: float | None,
+    burstiness: float,
+    duration: float | None,
+    sweep_users: str | None,
+    sweep_rates: str | None,
+) -> Load:
+    return Load(
+        load_profile(requests, repeat, users, concurrency, rate, burstiness, duration),
+        numbers(sweep_users, int, "--sweep-users"),
+        numbers(sweep_rates, float, "--sweep-rates"),
+    )
 
 
 def load_profile(
@@ -103,3 +158,16 @@ def workload_spec(
         seed=seed,
         extra_body=tuple(body.items()),
     )
+
+
+def given_settings(ctx: typer.Context) -> dict[str, Any]:
+    """The `vllm serve` settings among a command's options that its user gave (not defaults)."""
+    from ..vllm.serve_config import ServeConfig
+
+    fields = set(ServeConfig.__dataclass_fields__)
+    given = {}
+    for name, value in ctx.params.items():
+        source = ctx.get_parameter_source(name)
+        if name in fields and source is not None and source.name != "DEFAULT":
+            given[name] = value
+    return given

@@ -8,9 +8,11 @@ from . import options as o
 
 
 def register(app: typer.Typer) -> None:
-    app.command(name="models", help="List the models in servecap's bundled catalogue.")(
-        models_command
-    )
+    app.command(
+        name="models",
+        short_help="List the models in servecap's bundled catalogue.",
+        help="List the models in servecap's bundled catalogue.",
+    )(models_command)
 
 
 def models_command(json_out: o.Json = False) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -180,6 +181,104 @@ Slo = Annotated[
     typer.Option("--slo", help="e.g. ttft_p95=2s, tokens_per_s_p5=20 (repeatable)."),
 ]
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the workload's random draws.")]
+METRIC_NAMES = ("servecap", "vllm", "guidellm", "aiperf")
+
+
+def _known_names(value: str) -> str:
+    if value not in METRIC_NAMES:
+        raise typer.BadParameter(f"unknown names {value!r}; use {', '.join(METRIC_NAMES)}")
+    return value
+
+
 MetricNames = Annotated[
-    str, typer.Option("--metric-names", help="servecap, vllm, guidellm or aiperf.")
+    str,
+    typer.Option(
+        "--metric-names", help="servecap, vllm, guidellm or aiperf.", callback=_known_names
+    ),
 ]
+
+ModelArg = Annotated[
+    str | None,
+    typer.Argument(metavar="MODEL", help="The model (or give it as --model).", show_default=False),
+]
+ServedModel = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="Model name as the server lists it.", show_default=False),
+]
+Url = Annotated[str, typer.Option("--url", help="Server base URL, with or without /v1.")]
+EndpointKind = Annotated[str, typer.Option("--endpoint", help="chat or completions.")]
+ApiKey = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key", envvar="OPENAI_API_KEY", help="Never printed or saved.", show_default=False
+    ),
+]
+Warmup = Annotated[
+    int,
+    typer.Option(
+        "--warmup",
+        help="Requests sent together first and left out of the statistics.",
+        rich_help_panel=LOAD,
+    ),
+]
+Dataset = Annotated[
+    Path | None,
+    typer.Option("--dataset", help="JSONL prompts or a ShareGPT file.", rich_help_panel=WORK),
+]
+DatasetFormat = Annotated[
+    str, typer.Option("--dataset-format", help="jsonl or sharegpt.", rich_help_panel=WORK)
+]
+NaturalLength = Annotated[
+    bool,
+    typer.Option(
+        "--natural-length",
+        help="Do not force the output length (no ignore_eos/min_tokens).",
+        rich_help_panel=WORK,
+    ),
+]
+ExtraBody = Annotated[
+    str | None,
+    typer.Option(
+        "--extra-body",
+        help="JSON merged into each request, e.g. "
+        '\'{"chat_template_kwargs": {"enable_thinking": false}}\'.',
+        rich_help_panel=WORK,
+    ),
+]
+BenchOutput = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Result file (JSON Lines), written as requests finish "
+        "[default: servecap-results/bench-TIME.jsonl].",
+        show_default=False,
+    ),
+]
+SimOutput = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write bench-format records and the simulated /metrics timeline here (for "
+        "`servecap report`).",
+    ),
+]
+CsvOut = Annotated[Path | None, typer.Option("--csv", help="Also write per-request CSV.")]
+Timeout = Annotated[float, typer.Option("--timeout", help="Seconds per request.")]
+MetricsInterval = Annotated[
+    float,
+    typer.Option("--metrics-interval", help="Seconds between reads of the server's /metrics."),
+]
+StartAt = Annotated[
+    float | None,
+    typer.Option(
+        "--start-at",
+        help="Unix time to send the first measured request at, after warm-up: start "
+        "several load generators together, then merge them with `servecap report`.",
+    ),
+]
+StepProfile = Annotated[
+    Path | None, typer.Option("--profile", help="Step-time profile from `servecap calibrate`.")
+]
+NoPrefixCaching = Annotated[bool, typer.Option("--no-prefix-caching")]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import shlex
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -24,11 +23,15 @@ Examples:
 
 def register(app: typer.Typer) -> None:
     app.command(
-        name="plan", help="Predict vLLM's start-up memory numbers for a model and GPU." + EXAMPLES
+        name="plan",
+        short_help="Predict vLLM's start-up memory numbers for a model and GPU.",
+        help="Predict vLLM's start-up memory numbers for a model and GPU.",
+        epilog=EXAMPLES,
     )(plan_command)
 
 
 def plan_command(
+    ctx: typer.Context,
     args: Annotated[
         list[str] | None,
         typer.Argument(
@@ -59,61 +62,17 @@ def plan_command(
 ) -> None:
     from ..api import make_plan
     from ..memory.inverse import smallest_setup
-    from ..report.plan_view import answer_sentence, plan_table, setup_lines
+    from ..report.plan_view import plan_renderables
+    from ..vllm.serve_config import ServeConfig, parse_serve_command
+    from . import loadopts
     from .output import Output
 
-    explicit: dict[str, Any] = {
-        "gpu_memory_utilization": gpu_memory_utilization,
-        "max_model_len": max_model_len,
-        "tensor_parallel_size": tensor_parallel_size if tensor_parallel_size != 1 else None,
-        "pipeline_parallel_size": pipeline_parallel_size if pipeline_parallel_size != 1 else None,
-        "enable_expert_parallel": enable_expert_parallel or None,
-        "dtype": dtype if dtype != "auto" else None,
-        "kv_cache_dtype": kv_cache_dtype if kv_cache_dtype != "auto" else None,
-        "quantization": quantization,
-        "max_num_seqs": max_num_seqs,
-        "max_num_batched_tokens": max_num_batched_tokens,
-        "block_size": block_size,
-        "enforce_eager": enforce_eager or None,
-        "num_gpu_blocks_override": num_gpu_blocks_override,
-        "device": device,
-        "kv_cache_space_gib": kv_cache_space_gib,
-        "weights_gib": weights_gib,
-    }
-    result = make_plan(
-        model=model,
-        args=args or [],
-        gpu=gpu,
-        gpu_memory_gib=gpu_memory_gib,
-        vllm_version=vllm_version,
-        settings={k: v for k, v in explicit.items() if v is not None},
-    )
-    out = Output(json_mode=json_out)
+    command = parse_serve_command(args or [])
+    given = loadopts.given_settings(ctx)  # the flags given here win over a pasted command's
+    config = ServeConfig.from_values({**command.values, **given})
+    name = loadopts.one_model(command.model, model, "a model id such as Qwen/Qwen3-4B")
+    result = make_plan(name, config, gpu, gpu_memory_gib, vllm_version)
     setup = smallest_setup(result)
-    if json_out:
-        data = result.to_dict()
-        data["smallest_setup"] = {
-            "min_gpu_memory_utilization": setup.min_gpu_memory_utilization,
-            "min_gpu_memory_gib": setup.min_gpu_memory_gib,
-            "smallest_catalogue_gpu": setup.smallest_catalogue_gpu,
-            "min_tensor_parallel_size": setup.min_tensor_parallel_size,
-            "max_model_len_that_fits": setup.max_model_len_that_fits,
-        }
-        out.data(data)
-        return
-    title = (
-        f"{result.model.name} on {result.gpu.name if result.gpu else 'CPU'}, "
-        f"vLLM {result.version}, max-model-len {result.max_model_len:,}"
-    )
-    out.show(plan_table(result, title=title), "")
-    out.show(answer_sentence(result))
-    if result.error:
-        out.show("", "[bold red]vLLM refuses to start:[/] " + result.error)
-    out.show("", "[bold]Smallest setup[/]")
-    for line in setup_lines(setup, result):
-        out.show(f"  {line}")
-    for note in result.notes:
-        out.show(f"  note: {note}")
-    from ..vllm.args import serve_argv
-
-    out.show("", "[bold]Command[/]", "  " + shlex.join(serve_argv(result)))
+    out = Output(json_mode=json_out)
+    out.data({**result.to_dict(), "smallest_setup": setup.to_dict()})
+    out.show(*plan_renderables(result, setup))

@@ -27,9 +27,8 @@ def _help(*command: str) -> str:
 
 
 def command_names() -> list[str]:
-    from .app import _register, app
+    from .app import app
 
-    _register()
     return [c.name or "" for c in app.registered_commands]
 
 

@@ -8,13 +8,16 @@ from typing import Annotated
 import typer
 
 from . import options as o
+from .results_view import show_comparison, show_result
 
 
 def register(app: typer.Typer) -> None:
     app.command(
         name="report",
-        help="Summarise result files from `servecap bench` (also "
-        "partial ones, and several load generators' files merged).\n\nExample:\n\n"
+        short_help="Summarise result files, or write an HTML report.",
+        help="Summarise result files from `servecap bench` or `simulate` (also partial ones, "
+        "and several load generators' files merged).",
+        epilog="Examples:\n\n"
         "  servecap report run.jsonl other-machine.jsonl --slo ttft_p95=2s\n\n"
         "  servecap report measured.jsonl --vs simulated.jsonl   # a simulation beside a run\n\n"
         "  servecap report run.jsonl --html report.html   # also plan --json, advise, demo files",
@@ -47,61 +50,34 @@ def report_command(
     if html_out is not None:
         _write_html(results, vs, slo or [], html_out, json_out)
         return
-    from ..loadtest.bench import StepResult, capacity_sentence
     from ..loadtest.results import read_results
-    from ..loadtest.slo import parse_slo
-    from ..report.bench_summary import combine_clients, step_summary, summarize
-    from ..report.bench_view import steps_table, summary_renderables, write_csv
+    from ..loadtest.steps import summarize_results
+    from . import loadopts
     from .output import Output
 
-    slos = [parse_slo(s) for s in slo or []]
     run = read_results(list(results))
-    mode = str(run.meta.get("mode", ""))
-    summary = summarize(run.records, run.samples, mode, slos, combine_clients(run.clients))
-    phases = sorted({r.phase for r in run.records if r.phase}, key=_phase_load)
-    steps = []
-    for phase in phases:
-        records = [r for r in run.records if r.phase == phase]
-        client = combine_clients({phase: run.clients.get(phase, [])})
-        steps.append(
-            StepResult(
-                phase, _phase_load(phase), step_summary(records, run.samples, mode, slos, client)
-            )
-        )
-    out = Output(json_mode=json_out)
-    data = {**summary, "status": run.status, "sources": run.sources}
-    if steps:
-        data["steps"] = [{"phase": s.phase, "load": s.load, **s.summary} for s in steps]
-        unit = "users" if phases[0].startswith("users") else "requests/s"
-        data["capacity"] = capacity_sentence(steps, slos, unit) if slos else None
+    result = summarize_results(run, loadopts.slos(slo) or None)
+    data = {**result.to_dict(), "status": run.status, "sources": run.sources}
+    del data["result_file"], data["stopped_early"]
     comparison = None
     if vs:
-        from ..report.compare import compare_runs
+        from ..loadtest.compare import compare_runs
 
         second = read_results([vs])
         comparison = compare_runs((run.records, run.samples), (second.records, second.samples))
         data["vs"] = {"source": str(vs), **comparison.to_dict()}
+    out = Output(json_mode=json_out)
     out.data(data)
     if run.status != "complete":
         out.show(
             f"[yellow]this run did not finish ({run.status}); the summary covers the "
             f"{len(run.records)} requests that did[/]"
         )
-    if steps:
-        out.show(steps_table(steps), "")
-    out.show(*summary_renderables(summary, metric_names))
-    if steps and slos and data.get("capacity"):
-        out.show(f"[bold]{data['capacity']}[/]")
+    show_result(out, result, metric_names)
     if csv_out:
-        write_csv(run.records, csv_out)
+        loadopts.write_csv(results[0] if len(results) == 1 else None, csv_out, run.records)
     if comparison is not None:
-        from ..report.compare_view import compare_table, course_table
-
-        label = "simulated" if second.meta.get("simulated") else str(vs)
-        out.show("", f"[bold]this run beside {label}[/]")
-        out.show(compare_table(comparison.rows, "this run", label), "")
-        if any(p.measured_running is not None for p in comparison.course):
-            out.show(course_table(comparison.course, "this run", label))
+        show_comparison(out, comparison, "simulated" if second.simulated else str(vs))
 
 
 def _write_html(
@@ -118,10 +94,3 @@ def _write_html(
     out = Output(json_mode=json_out)
     out.data({"html": str(path)})
     out.show(Text(f"HTML report: {path}"))
-
-
-def _phase_load(phase: str) -> float:
-    try:
-        return float(phase.split("=", 1)[1])
-    except (IndexError, ValueError):
-        return 0.0

@@ -8,10 +8,14 @@ import typer
 
 from . import options as o
 
+ArchOpt = Annotated[str, typer.Option("--arch", help="qwen3, llama or llama-sliding.")]
+VocabOpt = Annotated[int, typer.Option("--vocab", help="BPE vocabulary target.")]
+
 
 def register(app: typer.Typer) -> None:
     app.command(
         name="tiny-model",
+        short_help="Write a tiny random-weight model for tests and CPU demos.",
         help="Write a tiny random-weight model folder (config.json, "
         "safetensors, tokenizer, chat template) for tests and CPU demos.\n\nExample:\n\n"
         "  servecap tiny-model /tmp/tiny --arch llama-sliding --layers 4",
@@ -20,14 +24,14 @@ def register(app: typer.Typer) -> None:
 
 def tiny_command(
     folder: Annotated[str, typer.Argument(metavar="DIR")],
-    arch: Annotated[str, typer.Option("--arch", help="qwen3, llama or llama-sliding.")] = "qwen3",
+    arch: ArchOpt = "qwen3",
     layers: Annotated[int, typer.Option("--layers")] = 2,
     hidden: Annotated[int, typer.Option("--hidden")] = 128,
     heads: Annotated[int, typer.Option("--heads")] = 4,
     kv_heads: Annotated[int, typer.Option("--kv-heads")] = 2,
     head_dim: Annotated[int, typer.Option("--head-dim")] = 32,
     intermediate: Annotated[int, typer.Option("--intermediate")] = 256,
-    vocab: Annotated[int, typer.Option("--vocab", help="BPE vocabulary target.")] = 1024,
+    vocab: VocabOpt = 1024,
     max_len: Annotated[int, typer.Option("--max-position-embeddings")] = 4096,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     json_out: o.Json = False,

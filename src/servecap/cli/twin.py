@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,18 +20,38 @@ Examples:
 """
 
 
+SpeedupOpt = Annotated[float, typer.Option("--speedup", help="Run N times faster than real time.")]
+ApiKeyOpt = Annotated[
+    str | None, typer.Option("--api-key", envvar="SERVECAP_TWIN_API_KEY", show_default=False)
+]
+NaturalOutputTokensOpt = Annotated[
+    int,
+    typer.Option(
+        "--natural-output-tokens", help="Mean answer length when the client does not force one."
+    ),
+]
+ErrorRateOpt = Annotated[float, typer.Option("--error-rate", rich_help_panel="Faults")]
+ErrorStatusOpt = Annotated[int, typer.Option("--error-status", rich_help_panel="Faults")]
+StallRateOpt = Annotated[float, typer.Option("--stall-rate", rich_help_panel="Faults")]
+StallSOpt = Annotated[float, typer.Option("--stall-s", rich_help_panel="Faults")]
+DisconnectRateOpt = Annotated[float, typer.Option("--disconnect-rate", rich_help_panel="Faults")]
+SlowStartSOpt = Annotated[float, typer.Option("--slow-start", rich_help_panel="Faults")]
+
+
 def register(app: typer.Typer) -> None:
     app.command(
         name="twin",
-        help="Serve an OpenAI-compatible API whose timing follows the "
-        "simulated deployment." + EXAMPLES,
+        short_help="Serve an OpenAI-compatible API driven by the simulator.",
+        help="Serve an OpenAI-compatible API whose timing follows the simulated deployment.",
+        epilog=EXAMPLES,
         context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
     )(twin_command)
 
 
 def twin_command(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(metavar="MODEL")],
+    model_arg: o.ModelArg = None,
+    model: o.Model = None,
     gpu: o.Gpu = None,
     gpu_memory_gib: o.GpuMemoryGib = None,
     device: o.Device = "cuda",
@@ -40,48 +59,30 @@ def twin_command(
     vllm_version: o.VllmVersionOpt = None,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
-    speedup: Annotated[
-        float, typer.Option("--speedup", help="Run N times faster than real time.")
-    ] = 1.0,
-    profile: Annotated[Path | None, typer.Option("--profile")] = None,
-    api_key: Annotated[
-        str | None, typer.Option("--api-key", envvar="SERVECAP_TWIN_API_KEY", show_default=False)
-    ] = None,
-    natural_output_tokens: Annotated[
-        int,
-        typer.Option(
-            "--natural-output-tokens", help="Mean answer length when the client does not force one."
-        ),
-    ] = 256,
-    error_rate: Annotated[float, typer.Option("--error-rate", rich_help_panel="Faults")] = 0.0,
-    error_status: Annotated[int, typer.Option("--error-status", rich_help_panel="Faults")] = 500,
-    stall_rate: Annotated[float, typer.Option("--stall-rate", rich_help_panel="Faults")] = 0.0,
-    stall_s: Annotated[float, typer.Option("--stall-s", rich_help_panel="Faults")] = 5.0,
-    disconnect_rate: Annotated[
-        float, typer.Option("--disconnect-rate", rich_help_panel="Faults")
-    ] = 0.0,
-    slow_start_s: Annotated[float, typer.Option("--slow-start", rich_help_panel="Faults")] = 0.0,
+    speedup: SpeedupOpt = 1.0,
+    profile: o.StepProfile = None,
+    api_key: ApiKeyOpt = None,
+    natural_output_tokens: NaturalOutputTokensOpt = 256,
+    error_rate: ErrorRateOpt = 0.0,
+    error_status: ErrorStatusOpt = 500,
+    stall_rate: StallRateOpt = 0.0,
+    stall_s: StallSOpt = 5.0,
+    disconnect_rate: DisconnectRateOpt = 0.0,
+    slow_start_s: SlowStartSOpt = 0.0,
 ) -> None:
     from aiohttp import web
 
-    from ..errors import InvalidValueError
     from ..sim.steptime import Profile
     from ..sim.twin import Faults, Twin
+    from ..sim.twin_server import twin_app
+    from . import loadopts
+    from .deployment import plan_deployment
     from .output import Output
-    from .simulate import _plan
 
-    if speedup <= 0:
-        raise InvalidValueError(f"--speedup must be positive, not {speedup}", "give e.g. 10")
-    for flag, rate in (
-        ("--error-rate", error_rate),
-        ("--stall-rate", stall_rate),
-        ("--disconnect-rate", disconnect_rate),
-    ):
-        if not 0 <= rate <= 1:
-            raise InvalidValueError(
-                f"{flag} must be between 0 and 1, not {rate}", "give a share such as 0.05"
-            )
-    result = _plan(ctx, model, gpu, gpu_memory_gib, device, kv_cache_space_gib, vllm_version)
+    name = loadopts.one_model(model_arg, model)
+    result = plan_deployment(
+        name, ctx.args, gpu, gpu_memory_gib, device, kv_cache_space_gib, vllm_version
+    )
     twin = Twin(
         result,
         Profile.load(profile) if profile else None,
@@ -96,4 +97,4 @@ def twin_command(
         f"{result.block_size}, {result.limits.max_num_seqs} seqs max, speedup {speedup:g}x",
         f"OpenAI API at http://{host}:{port}/v1 (Ctrl-C stops it)",
     )
-    web.run_app(twin.app(), host=host, port=port, print=None, access_log=None)
+    web.run_app(twin_app(twin), host=host, port=port, print=None, access_log=None)

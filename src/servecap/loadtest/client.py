@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import orjson
 
+from ..errors import InvalidValueError
 from .records import RequestRecord
 from .sse import SSEDecoder
 
@@ -22,7 +23,11 @@ class Endpoint:
     base_url: str
     model: str
     kind: str = "chat"  # chat or completions
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("chat", "completions"):
+            raise InvalidValueError(f"unknown --endpoint {self.kind!r}", "use chat or completions")
 
     @property
     def root(self) -> str:
@@ -36,6 +41,18 @@ class Endpoint:
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+
+def open_session() -> aiohttp.ClientSession:
+    """The one session a run's requests share: no connection cap, a large read buffer.
+
+    No cookie jar: a load test sends every request alike (no session stickiness), and reading
+    and filtering cookies costs each request CPU time.
+    """
+    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+    return aiohttp.ClientSession(
+        connector=connector, read_bufsize=1 << 20, cookie_jar=aiohttp.DummyCookieJar()
+    )
 
 
 def build_payload(

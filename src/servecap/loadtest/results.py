@@ -27,6 +27,8 @@ import orjson
 from ..errors import InvalidValueError
 from ..vllm.metrics import ServerSample
 from .records import RequestRecord
+from .slo import SLO, parse_slo
+from .summary import ClientView
 
 # UTF-8 bytes, one object a line, straight to the file: no str round trip per request
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
@@ -74,9 +76,25 @@ class RunData:
     meta: dict[str, Any] = field(default_factory=dict)
     records: list[RequestRecord] = field(default_factory=list)
     samples: list[ServerSample] = field(default_factory=list)
-    clients: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per step (phase)
+    clients: dict[str, list[ClientView]] = field(default_factory=dict)  # per step (phase)
     status: str = "interrupted"  # until an end line says otherwise
     sources: list[str] = field(default_factory=list)
+    engine_steps: dict[str, int] = field(default_factory=dict)  # simulated runs, per phase
+
+    @property
+    def simulated(self) -> bool:
+        return bool(self.meta.get("simulated"))
+
+    @property
+    def slos(self) -> list[SLO]:
+        """The SLOs the run was made with (any the file holds that no longer parse are left out)."""
+        slos = []
+        for text in self.meta.get("slos") or []:
+            try:
+                slos.append(parse_slo(str(text)))
+            except InvalidValueError:
+                continue
+        return slos
 
 
 def read_results(paths: list[Path]) -> RunData:
@@ -170,9 +188,13 @@ def _read_one(path: Path) -> RunData:
         elif kind == "server":
             run.samples.append(ServerSample(**obj))
         elif kind == "client":  # files before per-step client lines have one, without phase
-            run.clients.setdefault(str(obj.pop("phase", "")), []).append(obj)
+            phase = str(obj.pop("phase", ""))
+            run.clients.setdefault(phase, []).append(ClientView.from_dict(obj))
         elif kind == "end":
             run.status = obj.get("status", "complete")
+            steps = obj.get("engine_steps")
+            if isinstance(steps, dict):
+                run.engine_steps = {str(k): int(v) for k, v in steps.items() if type(v) is int}
     if not run.meta:
         raise InvalidValueError(
             f"{path} is not a servecap result file", "pass a .jsonl file written by servecap bench"

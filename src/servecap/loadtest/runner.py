@@ -1,7 +1,7 @@
 """Drive load against a server: one request, N users at once, fixed concurrency, or a rate.
 
-Everything runs on one event loop (uvloop where installed, see eventloop.py) with one aiohttp
-session (no connection cap, a large read buffer). Beside the requests, two helpers run: a
+Everything runs on one event loop (uvloop where installed, see eventloop.py) with the one
+aiohttp session it is given (`client.open_session`). Beside the requests, two helpers run: a
 sampler that reads vLLM's /metrics, and a monitor that measures this loop's own lag, so a run
 where the client was the bottleneck is marked as such.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import random
 import threading
 import time
 import urllib.error
@@ -19,46 +18,13 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from ..errors import InvalidValueError
 from ..vllm.metrics import ServerSample, fetch_metrics
 from .client import Clock, Endpoint, build_payload, stream_request
+from .load import LoadProfile, arrival_times, streams_at_start
 from .records import RequestRecord
+from .stats import percentile
+from .summary import ClientView
 from .workload import PreparedRequest
-
-MODES = ("single", "users", "concurrency", "rate")
-
-
-@dataclass(frozen=True)
-class LoadProfile:
-    """How requests are released. `requests` caps the count; `duration_s` the time."""
-
-    mode: str
-    requests: int | None = None
-    concurrency: int | None = None
-    rate: float | None = None  # requests per second
-    burstiness: float = 1.0  # gamma shape of the inter-arrival times; 1 is Poisson
-    duration_s: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise InvalidValueError(f"unknown load mode {self.mode!r}", f"use {', '.join(MODES)}")
-        for name in ("requests", "concurrency", "rate", "duration_s"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise InvalidValueError(
-                    f"{name.replace('_s', '')} must be positive, not {value}",
-                    f"give a positive {name.replace('_s', '')}",
-                )
-        if self.burstiness <= 0:
-            raise InvalidValueError("burstiness must be positive", "1 is Poisson; <1 burstier")
-
-
-def arrival_times(rate: float, count: int, burstiness: float, seed: int) -> list[float]:
-    """Absolute send offsets (s) for a Poisson (or gamma) process, fixed before the run."""
-    rng = random.Random(seed)
-    shape = burstiness
-    scale = 1.0 / (rate * shape)
-    return list(itertools.accumulate(rng.gammavariate(shape, scale) for _ in range(count)))
 
 
 @dataclass
@@ -69,18 +35,16 @@ class ClientHealth:
     dispatch_lags: list[float] = field(default_factory=list)
     dispatch_limit_s: float = 0.010
 
-    def to_dict(self) -> dict[str, float | bool | None]:
-        from ..report.stats import percentile
-
+    def view(self) -> ClientView:
         loop_p99 = percentile(self.loop_lags, 99)
         dispatch_p95 = percentile(self.dispatch_lags, 95)
-        return {
-            "loop_lag_p50_ms": _ms(percentile(self.loop_lags, 50)),
-            "loop_lag_p99_ms": _ms(loop_p99),
-            "loop_lag_max_ms": _ms(max(self.loop_lags) if self.loop_lags else None),
-            "dispatch_lag_p95_ms": _ms(dispatch_p95),
-            "client_bound": client_bound(loop_p99, dispatch_p95, self.dispatch_limit_s),
-        }
+        return ClientView(
+            loop_lag_p50_ms=_ms(percentile(self.loop_lags, 50)),
+            loop_lag_p99_ms=_ms(loop_p99),
+            loop_lag_max_ms=_ms(max(self.loop_lags) if self.loop_lags else None),
+            dispatch_lag_p95_ms=_ms(dispatch_p95),
+            client_bound=client_bound(loop_p99, dispatch_p95, self.dispatch_limit_s),
+        )
 
 
 def client_bound(
@@ -147,15 +111,6 @@ class MetricsSampler(threading.Thread):
         self.join(timeout=15)
 
 
-def _streams(profile: LoadProfile, requests: int) -> int:
-    """How many requests a profile has in flight at once from the start (0: unknown)."""
-    if profile.mode == "users":
-        return requests
-    if profile.mode == "concurrency":
-        return min(profile.concurrency or 1, profile.requests or requests)
-    return 1 if profile.mode == "single" else 0
-
-
 async def _open_connections(session: aiohttp.ClientSession, endpoint: Endpoint, count: int) -> None:
     """Open `count` keep-alive connections before the clock starts, so that the first
     requests' TTFT does not include TCP set-up (each connection carries one GET /v1/models)."""
@@ -171,6 +126,7 @@ async def _open_connections(session: aiohttp.ClientSession, endpoint: Endpoint, 
 class Runner:
     """Sends prepared requests according to a profile and reports each finished record."""
 
+    session: aiohttp.ClientSession
     endpoint: Endpoint
     on_record: Callable[[RequestRecord], None]
     on_sample: Callable[[ServerSample], None] = lambda sample: None
@@ -199,39 +155,33 @@ class Runner:
         a sweep is judged on its own.
         """
         self.health = ClientHealth()
-        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
-        # no cookie jar: a load test sends every request alike (no session stickiness), and
-        # reading and filtering cookies costs each request CPU time
-        async with aiohttp.ClientSession(
-            connector=connector, read_bufsize=1 << 20, cookie_jar=aiohttp.DummyCookieJar()
-        ) as session:
-            stop = asyncio.Event()
-            monitor: asyncio.Task[None] | None = None
-            sampler = MetricsSampler(
-                self.endpoint, self.clock, self.on_sample, self.sample_interval_s
-            )
-            try:
-                # all at once: a GPU server compiles its batched kernels (vLLM's sampler for
-                # 8+ requests) on the first batch, which must not land in a measured step
-                await asyncio.gather(
-                    *(
-                        self._send(session, request, self.clock(), phase, warmup=True)
-                        for request in warmup or []
-                    )
+        session = self.session
+        stop = asyncio.Event()
+        monitor: asyncio.Task[None] | None = None
+        sampler = MetricsSampler(self.endpoint, self.clock, self.on_sample, self.sample_interval_s)
+        try:
+            # all at once: a GPU server compiles its batched kernels (vLLM's sampler for
+            # 8+ requests) on the first batch, which must not land in a measured step
+            await asyncio.gather(
+                *(
+                    self._send(session, request, self.clock(), phase, warmup=True)
+                    for request in warmup or []
                 )
-                if start_at is not None:
-                    await asyncio.sleep(max(0.0, start_at - time.time()))
-                # after the wait: vLLM drops connections idle 5 s (VLLM_HTTP_TIMEOUT_KEEP_ALIVE)
-                await _open_connections(session, self.endpoint, _streams(profile, len(requests)))
-                monitor = asyncio.create_task(_monitor_loop(self.health, stop))
-                sampler.start()
-                await self._dispatch(session, profile, requests, phase, seed)
-            finally:
-                stop.set()
-                if monitor is not None:
-                    await asyncio.gather(monitor, return_exceptions=True)
-                if sampler.is_alive():
-                    await asyncio.to_thread(sampler.stop)
+            )
+            if start_at is not None:
+                await asyncio.sleep(max(0.0, start_at - time.time()))
+            # after the wait: vLLM drops connections idle 5 s (VLLM_HTTP_TIMEOUT_KEEP_ALIVE)
+            streams = streams_at_start(profile, len(requests))
+            await _open_connections(session, self.endpoint, streams)
+            monitor = asyncio.create_task(_monitor_loop(self.health, stop))
+            sampler.start()
+            await self._dispatch(session, profile, requests, phase, seed)
+        finally:
+            stop.set()
+            if monitor is not None:
+                await asyncio.gather(monitor, return_exceptions=True)
+            if sampler.is_alive():
+                await asyncio.to_thread(sampler.stop)
         return self.health
 
     async def _dispatch(

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import InvalidValueError
+from .records import RequestRecord, metric_values
+from .stats import Summary, percentile
 
 # metric -> True when higher is better
 METRICS = {"ttft": False, "tpot": False, "itl": False, "e2e": False, "tokens_per_s": True}
@@ -37,9 +40,19 @@ class SLO:
             return False
         return value >= self.threshold if self.higher_is_better else value <= self.threshold
 
-    def request_ok(self, value: float | None) -> bool:
-        """Whether one request's own value meets the threshold (for goodput)."""
-        return self.met_by(value)
+    @property
+    def key(self) -> str:
+        """The record metric it judges: 'ttft_s', 'tokens_per_s', ..."""
+        return self.metric if self.metric == "tokens_per_s" else f"{self.metric}_s"
+
+    @property
+    def spec(self) -> str:
+        """The SLO as it is written on the command line, e.g. 'ttft_p95=2s' (parse_slo reads it)."""
+        unit = "" if self.higher_is_better else "s"
+        value = f"{self.threshold:g}"
+        if float(value) != self.threshold:
+            value = repr(self.threshold)
+        return f"{self.metric}_{self.stat}={value}{unit}"
 
     def __str__(self) -> str:
         if self.higher_is_better:
@@ -67,3 +80,49 @@ def parse_slo(text: str) -> SLO:
     if stat.startswith("p") and not 0 < float(stat[1:]) < 100:
         raise InvalidValueError(f"SLO {text!r}: percentile out of range", "use p1 to p99")
     return SLO(metric, stat, float(match["value"]) * _UNITS[unit])
+
+
+@dataclass(frozen=True)
+class SLOResult:
+    """One SLO judged over a run: the statistic's value (None: not measured) and the verdict."""
+
+    slo: SLO
+    value: float | None
+    met: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"slo": str(self.slo), "value": self.value, "met": self.met}
+
+
+_FAILED = 1e18  # the latency a failed request counts with
+
+
+def request_meets(record: RequestRecord, slos: list[SLO]) -> bool:
+    """Whether one request meets every SLO's threshold itself (the goodput criterion)."""
+    if not record.ok:
+        return False
+    for slo in slos:
+        if slo.key == "itl_s":
+            value = max(record.itl_s) if record.itl_s else None
+        else:
+            value = getattr(record, slo.key)
+        if not slo.met_by(value):
+            return False
+    return True
+
+
+def evaluate_slos(records: list[RequestRecord], slos: list[SLO]) -> list[SLOResult]:
+    """Each SLO's statistic over the run. Failed requests count as missing the SLO."""
+    results = []
+    failed = sum(1 for r in records if not r.ok and not r.warmup)
+    for slo in slos:
+        values = metric_values(records, slo.key)
+        # a failed request is the worst case: endless latency, zero tokens/s
+        values += [0.0 if slo.higher_is_better else _FAILED] * failed
+        if slo.quantile is not None:
+            value = percentile(values, slo.quantile)
+        else:
+            value = Summary.of(values).percentile(slo.stat)
+        met = slo.met_by(value)
+        results.append(SLOResult(slo, None if value is not None and value > 1e9 else value, met))
+    return results

@@ -49,10 +49,14 @@ class Lengths:
         except ValueError:
             numbers = []
         shapes = {"uniform": 2, "normal": 2, "exp": 1}
-        if parts[0] not in shapes or len(numbers) != shapes[parts[0]] or min(numbers) <= 0:
+        if (
+            parts[0] not in shapes
+            or len(numbers) != shapes[parts[0]]
+            or not all(0 < n < 1e9 for n in numbers)
+        ):
             raise InvalidValueError(
                 f"cannot read {what} {text!r}",
-                "give a number, or uniform:MIN:MAX, normal:MEAN:STD or exp:MEAN (positive)",
+                "give a number, or uniform:MIN:MAX, normal:MEAN:STD or exp:MEAN (positive, finite)",
             )
         return cls(parts[0], numbers[0], numbers[1] if len(numbers) > 1 else 0.0)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from ..hardware import GPU, custom_gpu, gpus
 from ..models.spec import ModelSpec
+from ..vllm.serve_config import ServeConfig
 from ..vllm.versions import VllmVersion
 from .overhead import cuda_context_bytes
-from .plan import MemoryPlan, ServeConfig, plan
+from .plan import MemoryPlan, plan
 
 TP_SIZES = (1, 2, 4, 8, 16)
 
@@ -22,6 +24,9 @@ class SmallestSetup:
     smallest_catalogue_gpu: str | None  # slug of the smallest catalogue card that fits
     min_tensor_parallel_size: int | None  # on the planned GPU and utilization
     max_model_len_that_fits: int  # the longest context at the planned settings (0: none)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def _fits(model: ModelSpec, gpu: GPU, config: ServeConfig, version: VllmVersion) -> bool:

@@ -11,40 +11,14 @@ from ..hardware import GPU
 from ..models.spec import LayerKind, ModelSpec, Quantization
 from ..units import GiB, dtype_bytes
 from ..vllm import messages
+from ..vllm.serve_config import ServeConfig, serve_argv
 from ..vllm.versions import VllmVersion
 from . import kv, overhead
+from .checks import check_config
+from .defaults import default_block_size, default_max_model_len, model_dtype
 from .weights import Parallel, pp_layer_ranges, weight_bytes
 
-KV_DTYPES = ("auto", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc", "bfloat16", "float16")
-DTYPES = ("auto", "bfloat16", "float16", "half", "float32", "float")
-QUANTIZATIONS = ("fp8", "awq", "gptq", "compressed-tensors", "mxfp4", "bitsandbytes")
-
-
-@dataclass(frozen=True)
-class ServeConfig:
-    """The `vllm serve` settings a plan is made for; None means vLLM's default."""
-
-    gpu_memory_utilization: float | None = None
-    max_model_len: int | None = None
-    tensor_parallel_size: int = 1
-    pipeline_parallel_size: int = 1
-    enable_expert_parallel: bool = False
-    dtype: str = "auto"
-    kv_cache_dtype: str = "auto"
-    quantization: str | None = None
-    max_num_seqs: int | None = None
-    max_num_batched_tokens: int | None = None
-    block_size: int | None = None
-    enforce_eager: bool = False
-    num_gpu_blocks_override: int | None = None
-    kv_cache_memory_bytes: int | None = None
-    disable_hybrid_kv_cache_manager: bool = False
-    device: str = "cuda"
-    kv_cache_space_gib: float | None = None  # CPU backend: VLLM_CPU_KVCACHE_SPACE
-    weights_gib: float | None = None  # a known "Model loading took" value
-    flashinfer_sampler: bool | None = (
-        None  # None: the version's default (VLLM_USE_FLASHINFER_SAMPLER)
-    )
+__all__ = ["MemoryPlan", "ServeConfig", "StagePlan", "plan"]
 
 
 @dataclass(frozen=True)
@@ -117,10 +91,14 @@ class MemoryPlan:
     def device(self) -> str:
         return self.config.device
 
+    def vllm_args(self, model_ref: str | None = None) -> list[str]:
+        """The `vllm serve` command that realises this plan (flags that differ from defaults)."""
+        return serve_argv(
+            model_ref or self.model.name, self.user_config, self.utilization, self.max_model_len
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The stable `plan --json` object."""
-        from ..vllm.args import serve_argv
-
         s = self.stage
         return {
             "model": self.model.name,
@@ -150,99 +128,9 @@ class MemoryPlan:
             "fits": self.fits,
             "error": self.error,
             "estimated_max_model_len": self.estimated_max_model_len,
-            "vllm_args": serve_argv(self),
+            "vllm_args": self.vllm_args(),
             "notes": list(self.notes),
         }
-
-
-def _check(config: ServeConfig, model: ModelSpec) -> None:
-    u = config.gpu_memory_utilization
-    if u is not None and not 0 < u <= 1:
-        raise InvalidValueError(
-            f"--gpu-memory-utilization must be in (0, 1], not {u}",
-            "give a fraction of the GPU such as 0.9",
-        )
-    if (
-        config.max_model_len is not None
-        and config.max_model_len <= 0
-        and config.max_model_len != -1
-    ):
-        raise InvalidValueError(
-            f"--max-model-len must be positive (or -1 for auto-fit), not {config.max_model_len}",
-            "give a context length in tokens such as 8192",
-        )
-    for flag, value in (
-        ("--tensor-parallel-size", config.tensor_parallel_size),
-        ("--pipeline-parallel-size", config.pipeline_parallel_size),
-        ("--max-num-seqs", config.max_num_seqs),
-        ("--max-num-batched-tokens", config.max_num_batched_tokens),
-        ("--block-size", config.block_size),
-        ("--num-gpu-blocks-override", config.num_gpu_blocks_override),
-    ):
-        if value is not None and value <= 0:
-            raise InvalidValueError(f"{flag} must be positive, not {value}", f"give {flag} >= 1")
-    tp = config.tensor_parallel_size
-    if model.num_attention_heads % tp:
-        raise InvalidValueError(
-            f"--tensor-parallel-size {tp} does not divide the {model.num_attention_heads} "
-            f"attention heads of {model.name}",
-            "use a tensor parallel size that divides the head count, e.g. "
-            + ", ".join(str(t) for t in (1, 2, 4, 8) if model.num_attention_heads % t == 0),
-        )
-    if config.pipeline_parallel_size > model.num_layers:
-        raise InvalidValueError(
-            f"--pipeline-parallel-size {config.pipeline_parallel_size} exceeds the "
-            f"{model.num_layers} layers of {model.name}",
-            "use fewer pipeline stages",
-        )
-    if config.kv_cache_dtype not in KV_DTYPES:
-        raise InvalidValueError(
-            f"unknown --kv-cache-dtype {config.kv_cache_dtype!r}",
-            f"use one of {', '.join(KV_DTYPES)}",
-        )
-    if config.dtype not in DTYPES:
-        raise InvalidValueError(
-            f"unknown --dtype {config.dtype!r}", f"use one of {', '.join(DTYPES)}"
-        )
-    if config.quantization is not None and config.quantization not in QUANTIZATIONS:
-        raise InvalidValueError(
-            f"unknown --quantization {config.quantization!r}",
-            f"use one of {', '.join(QUANTIZATIONS)}",
-        )
-    if config.weights_gib is not None and config.weights_gib <= 0:
-        raise InvalidValueError(
-            f"--weights-gib must be positive, not {config.weights_gib}",
-            "give the 'Model loading took' GiB from a vLLM log",
-        )
-    if config.device not in ("cuda", "cpu"):
-        raise InvalidValueError(f"unknown --device {config.device!r}", "use cuda or cpu")
-
-
-def model_dtype(model: ModelSpec, requested: str) -> str:
-    """The dtype vLLM runs the model in (vllm/config/model.py: _resolve_auto_dtype)."""
-    if requested in ("half", "float16"):
-        return "float16"
-    if requested in ("float", "float32"):
-        return "float32"
-    if requested == "bfloat16":
-        return "bfloat16"
-    return "bfloat16" if model.dtype == "float32" else model.dtype
-
-
-def default_max_model_len(model: ModelSpec, version: VllmVersion) -> int:
-    """The context vLLM uses when --max-model-len is not given (derived from config.json)."""
-    return model.max_position_embeddings
-
-
-def _default_block_size(model: ModelSpec, gpu: GPU | None, device: str) -> int:
-    if device == "cpu":
-        return 16 if model.mla is not None else 128  # vllm/platforms/cpu.py
-    if model.mla is not None and gpu is not None:
-        if gpu.is_blackwell:
-            return 128  # CUTLASS MLA
-        if gpu.is_hopper:
-            return 64  # FlashMLA
-    return 16
 
 
 def _quantization(model: ModelSpec, config: ServeConfig) -> Quantization | None:
@@ -261,7 +149,7 @@ def plan(
     model: ModelSpec, gpu: GPU | None, config: ServeConfig, version: VllmVersion
 ) -> MemoryPlan:
     """Predict vLLM's start-up memory accounting for `model` on `gpu` with `config`."""
-    _check(config, model)
+    check_config(config, model)
     device = config.device
     if device == "cpu" and config.kv_cache_space_gib is None:
         raise InvalidValueError(
@@ -286,9 +174,9 @@ def plan(
     derived_len = default_max_model_len(model, version)
     auto_fit = config.max_model_len == -1
     max_len = derived_len if config.max_model_len in (None, -1) else int(config.max_model_len)
-    block_size = config.block_size or _default_block_size(model, gpu, device)
+    block_size = config.block_size or default_block_size(model, gpu, device)
     if model.mla is not None and config.block_size and device == "cuda" and gpu is not None:
-        block_size = _default_block_size(model, gpu, device)
+        block_size = default_block_size(model, gpu, device)
     par = Parallel(
         config.tensor_parallel_size, config.pipeline_parallel_size, config.enable_expert_parallel
     )
@@ -466,7 +354,7 @@ def plan(
 def _reported_tokens(
     version: VllmVersion, lay: kv.KVLayout, num_blocks: int, concurrency: float, max_len: int
 ) -> int:
-    """The "KV cache size: N tokens" number (vllm-memory.md §4.7)."""
+    """The "KV cache size: N tokens" number (vllm/v1/core/kv_cache_utils.py)."""
     rule = version.token_report
     if rule == "blocks":
         return num_blocks * lay.block_size

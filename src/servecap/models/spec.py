@@ -87,6 +87,16 @@ class Quantization:
 
 
 @dataclass(frozen=True)
+class RopeLength:
+    """A rope scaling that changes the context vLLM derives from config.json (linear, dynamic or
+    YaRN scaling; vllm/config/model.py: _get_and_verify_max_len)."""
+
+    kind: str  # linear, dynamic or yarn
+    factor: float
+    original_max_position_embeddings: int  # what YaRN scales
+
+
+@dataclass(frozen=True)
 class WeightFile:
     """Exact tensor sizes read from safetensors headers: name -> bytes."""
 
@@ -116,6 +126,7 @@ class ModelSpec:
     layers: tuple[Layer, ...]
     rotary_dim: int
     rope_cache_positions: int  # rows of vLLM's shared cos/sin cache
+    rope_length: RopeLength | None = None
     attention_bias: bool = False
     gated_mlp: bool = True  # gate, up and down projections (SwiGLU); phi-2 has two
     qk_norm: bool = False
@@ -138,7 +149,3 @@ class ModelSpec:
     @property
     def kinds(self) -> set[LayerKind]:
         return {layer.kind for layer in self.layers}
-
-    @property
-    def is_hybrid(self) -> bool:
-        return len(self.kinds - {LayerKind.SHARED}) > 1

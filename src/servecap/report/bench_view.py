@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .bench_summary import DEFINITIONS, METRIC_KEYS, NAME_MAPS, server_sentence
+from ..loadtest.records import METRIC_KEYS
+from .text import DEFINITIONS, NAME_MAPS, OWN_NAMES, server_sentence
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.table import Table
 
-    from ..loadtest.bench import StepResult
     from ..loadtest.records import RequestRecord
+    from ..loadtest.steps import Step
+    from ..loadtest.summary import RunSummary
 
 _STATS = ("mean", "p50", "p90", "p95", "p99", "max")
-_OWN_NAMES = {
-    "ttft_s": "TTFT",
-    "tpot_s": "TPOT",
-    "itl_s": "ITL",
-    "e2e_s": "E2E",
-    "tokens_per_s": "tokens/s",
-}
 
 
 def _cell(value: float | None, key: str) -> str:
@@ -33,7 +28,7 @@ def _cell(value: float | None, key: str) -> str:
     return f"{value * 1000:.1f}"
 
 
-def metrics_table(summary: dict[str, Any], names: str = "servecap") -> Table:
+def metrics_table(summary: RunSummary, names: str = "servecap") -> Table:
     from rich.table import Table
 
     table = Table(show_edge=False, pad_edge=False, title_justify="left")
@@ -42,38 +37,35 @@ def metrics_table(summary: dict[str, Any], names: str = "servecap") -> Table:
     table.add_column("n", justify="right")
     for stat in _STATS:
         table.add_column(stat, justify="right")
-    labels = NAME_MAPS.get(names, _OWN_NAMES)
+    labels = NAME_MAPS.get(names, OWN_NAMES)
     for key in METRIC_KEYS:
-        stats = summary.get(key) or {}
-        label = labels[key]
+        stats = summary.metric(key)
         unit = "tok/s" if key == "tokens_per_s" else "ms"
         table.add_row(
-            label, unit, str(stats.get("count", 0)), *(_cell(stats.get(s), key) for s in _STATS)
+            labels[key],
+            unit,
+            str(stats.count),
+            *(_cell(stats.percentile(s), key) for s in _STATS),
         )
     return table
 
 
-def aggregate_lines(summary: dict[str, Any]) -> list[str]:
-    s = summary
+def aggregate_lines(s: RunSummary) -> list[str]:
     lines = [
-        f"requests: {s['requests']} ({s['succeeded']} succeeded, {s['failed']} failed"
-        + (f", {s['cancelled']} cancelled" if s.get("cancelled") else "")
+        f"requests: {s.requests} ({s.succeeded} succeeded, {s.failed} failed"
+        + (f", {s.cancelled} cancelled" if s.cancelled else "")
         + ")"
-        + (
-            f"; errors: {', '.join(f'{k} {v}' for k, v in s['errors'].items())}"
-            if s["errors"]
-            else ""
-        ),
-        f"duration {s['duration_s']:.2f} s; output {s['output_tokens_total']:,} tokens; "
-        f"{_num(s['output_throughput_tok_s'])} tok/s; {_num(s['request_throughput_rps'], 3)} "
-        f"requests/s; goodput {_num(s['goodput_rps'], 3)} requests/s",
+        + (f"; errors: {', '.join(f'{k} {v}' for k, v in s.errors.items())}" if s.errors else ""),
+        f"duration {s.duration_s:.2f} s; output {s.output_tokens_total:,} tokens; "
+        f"{_num(s.output_throughput_tok_s)} tok/s; {_num(s.request_throughput_rps, 3)} "
+        f"requests/s; goodput {_num(s.goodput_rps, 3)} requests/s",
     ]
-    if s.get("ended_early"):
-        lines.append(f"warning: {s['ended_early']} requests ended before their forced length")
-    if s.get("usage_missing"):
+    if s.ended_early:
+        lines.append(f"warning: {s.ended_early} requests ended before their forced length")
+    if s.usage_missing:
         lines.append(
-            f"warning: the server sent no usage for {s['usage_missing']} requests; "
-            + _fallback_counts(s.get("token_sources") or {"chunks": s["usage_missing"]})
+            f"warning: the server sent no usage for {s.usage_missing} requests; "
+            + _fallback_counts(s.token_sources or {"chunks": s.usage_missing})
         )
     return lines
 
@@ -93,36 +85,35 @@ def _num(value: float | None, digits: int = 1) -> str:
 
 
 def summary_renderables(
-    summary: dict[str, Any], names: str = "servecap", definitions: bool = True
+    summary: RunSummary, names: str = "servecap", definitions: bool = True
 ) -> list[RenderableType]:
     out: list[RenderableType] = [metrics_table(summary, names), ""]
     out += aggregate_lines(summary)
-    if summary.get("server"):
-        out.append("server: " + server_sentence(summary["server"], summary["requests"]))
-    client = summary.get("client") or {}
-    if client:
+    if summary.server is not None:
+        out.append("server: " + server_sentence(summary.server, summary.requests))
+    client = summary.client
+    if client is not None:
         verdict = (
             "[bold red]the client was the bottleneck: treat these numbers as a lower bound[/]"
-            if client.get("client_bound")
+            if client.client_bound
             else "the client kept up"
         )
-        where = f" (worst step {client['worst_step']})" if client.get("worst_step") else ""
+        where = f" (worst step {client.worst_step})" if client.worst_step else ""
         out.append(
-            f"client{where}: event-loop lag p99 {client.get('loop_lag_p99_ms')} ms, dispatch "
-            f"lag p95 {client.get('dispatch_lag_p95_ms')} ms; {verdict}"
+            f"client{where}: event-loop lag p99 {client.loop_lag_p99_ms} ms, dispatch "
+            f"lag p95 {client.dispatch_lag_p95_ms} ms; {verdict}"
         )
-    for result in summary.get("slos") or []:
-        mark = "[green]met[/]" if result["met"] else "[red]missed[/]"
-        value = result["value"]
-        shown = "-" if value is None else f"{value:.4g}"
-        out.append(f"SLO {result['slo']}: {shown} {mark}")
+    for result in summary.slos:
+        mark = "[green]met[/]" if result.met else "[red]missed[/]"
+        shown = "-" if result.value is None else f"{result.value:.4g}"
+        out.append(f"SLO {result.slo}: {shown} {mark}")
     if definitions:
         out.append("")
         out += [f"[dim]{text}[/]" for text in DEFINITIONS.values()]
     return out
 
 
-def steps_table(steps: list[StepResult]) -> Table:
+def steps_table(steps: list[Step]) -> Table:
     from rich.table import Table
 
     table = Table(show_edge=False, pad_edge=False)
@@ -142,21 +133,19 @@ def steps_table(steps: list[StepResult]) -> Table:
         table.add_column(col, justify="right")
     for step in steps:
         s = step.summary
-        server = s.get("server") or {}
-        slos = s.get("slos")
-        verdict = "-" if not slos else ("met" if all(r["met"] for r in slos) else "missed")
+        met = s.slos_met
         table.add_row(
             step.phase or "run",
-            f"{s['succeeded']}/{s['requests']}",
-            _num(s["output_throughput_tok_s"]),
-            _num(s["request_throughput_rps"], 2),
-            _cell(s["ttft_s"].get("p50"), "ttft_s"),
-            _cell(s["ttft_s"].get("p95"), "ttft_s"),
-            _cell(s["tpot_s"].get("p50"), "tpot_s"),
-            _cell(s["tokens_per_s"].get("p50"), "tokens_per_s"),
-            _num(server.get("max_running"), 0),
-            _num(server.get("max_waiting"), 0),
-            verdict,
+            f"{s.succeeded}/{s.requests}",
+            _num(s.output_throughput_tok_s),
+            _num(s.request_throughput_rps, 2),
+            _cell(s.ttft_s.p50, "ttft_s"),
+            _cell(s.ttft_s.p95, "ttft_s"),
+            _cell(s.tpot_s.p50, "tpot_s"),
+            _cell(s.tokens_per_s.p50, "tokens_per_s"),
+            _num(s.server.max_running if s.server else None, 0),
+            _num(s.server.max_waiting if s.server else None, 0),
+            "-" if met is None else ("met" if met else "missed"),
         )
     return table
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .compare import CoursePoint, Row
+from ..loadtest.compare import CoursePoint, Row
 
 if TYPE_CHECKING:
     from rich.table import Table

@@ -9,7 +9,7 @@ from .plan_view import Row, breakdown, format_value
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from ..explain import Explanation
+    from ..explanation import Explanation
 
 # plan row key -> (label, unit) for logs explained without a plan
 _ROWS = (

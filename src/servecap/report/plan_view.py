@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from ..units import GiB
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
     from rich.table import Table
 
     from ..memory.inverse import SmallestSetup
@@ -207,3 +208,22 @@ def setup_lines(setup: SmallestSetup, p: MemoryPlan) -> list[str]:
         lines.append(f"smallest tensor parallel size on this GPU: {setup.min_tensor_parallel_size}")
     lines.append(f"longest context that fits as planned: {setup.max_model_len_that_fits:,} tokens")
     return lines
+
+
+def plan_renderables(p: MemoryPlan, setup: SmallestSetup) -> list[RenderableType]:
+    """What `servecap plan` prints: the table, the sentence, vLLM's refusal, the smallest
+    setup, notes and the command."""
+    import shlex
+
+    title = (
+        f"{p.model.name} on {p.gpu.name if p.gpu else 'CPU'}, "
+        f"vLLM {p.version}, max-model-len {p.max_model_len:,}"
+    )
+    out: list[RenderableType] = [plan_table(p, title=title), "", answer_sentence(p)]
+    if p.error:
+        out += ["", "[bold red]vLLM refuses to start:[/] " + p.error]
+    out += ["", "[bold]Smallest setup[/]"]
+    out += [f"  {line}" for line in setup_lines(setup, p)]
+    out += [f"  note: {note}" for note in p.notes]
+    out += ["", "[bold]Command[/]", "  " + shlex.join(p.vllm_args())]
+    return out

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidValueError
+from ..loadtest.load import LoadProfile
 from ..loadtest.records import RequestRecord
-from ..loadtest.runner import LoadProfile
+from ..loadtest.summary import RunSummary, summarize_run
 from ..memory.plan import MemoryPlan
-from ..report.bench_summary import summarize
 from .engine import Simulator
 from .observed import steps_by_batch
 from .simulate import engine_config
@@ -36,10 +38,26 @@ MIN_STEPS = 10  # steps at one batch size, for its mean to count
 
 @dataclass(frozen=True)
 class Calibration:
+    """A fitted profile and how much better it replays the measured run than the start."""
+
     profile: Profile
     error: float  # RMS relative error over the targets after fitting
     before: float  # the same error with the starting profile
     requests: int
+
+    def to_dict(self) -> dict[str, Any]:
+        p = self.profile
+        return {
+            "requests": self.requests,
+            "error_before": self.before,
+            "error_after": self.error,
+            "overhead_s": p.overhead_s,
+            "bandwidth_efficiency": p.bandwidth_efficiency,
+            "flops_efficiency": p.flops_efficiency,
+            "per_token_s": p.per_token_s,
+            "api_chunk_s": p.api_chunk_s,
+            "request_latency_s": p.request_latency_s,
+        }
 
 
 def _measured(records: list[RequestRecord]) -> list[RequestRecord]:
@@ -52,14 +70,13 @@ def _measured(records: list[RequestRecord]) -> list[RequestRecord]:
     return ok
 
 
-def _stats(summary: dict[str, object]) -> list[float]:
+def _stats(summary: RunSummary) -> list[float]:
     values = []
     for key, stat in TARGETS:
-        block = summary.get(key)
-        value = block.get(stat) if isinstance(block, dict) else None
+        value = summary.metric(key).percentile(stat)
         values.append(float(value) if value else float("nan"))
-    tp = summary.get("output_throughput_tok_s")
-    values.append(float(tp) if isinstance(tp, int | float) else float("nan"))
+    tp = summary.output_throughput_tok_s
+    values.append(float(tp) if tp is not None else float("nan"))
     return values
 
 
@@ -78,9 +95,9 @@ def replay_records(
     return run.records
 
 
-def replay(result: MemoryPlan, records: list[RequestRecord], profile: Profile) -> dict[str, object]:
+def replay(result: MemoryPlan, records: list[RequestRecord], profile: Profile) -> RunSummary:
     """Simulate the measured requests at their send times; the bench-style summary."""
-    return summarize(replay_records(result, records, profile), None, "replay")
+    return summarize_run(replay_records(result, records, profile), None, "replay")
 
 
 def _step_term(measured: dict[int, list[float]], simulated: list[RequestRecord]) -> float | None:
@@ -142,7 +159,7 @@ def calibrate(
 ) -> Calibration:
     """Fit the step overhead, efficiencies, API-server cost and request latency."""
     measured_records = _measured(records)
-    measured = _stats(summarize(measured_records, None, "measured"))
+    measured = _stats(summarize_run(measured_records, None, "measured"))
     base = start or build_model(result).profile
 
     # A GPU cannot beat its datasheet; a CPU's peak is only servecap's guess, so the fitted
@@ -190,11 +207,9 @@ def calibrate(
 
 
 def _nelder_mead(
-    f: object, x0: np.ndarray, iterations: int, step: float = 0.7
+    func: Callable[[np.ndarray], float], x0: np.ndarray, iterations: int, step: float = 0.7
 ) -> tuple[np.ndarray, float]:
-    """Minimise f from x0 with the Nelder-Mead simplex (standard coefficients)."""
-    func = f  # typed loosely: a callable on numpy vectors
-    assert callable(func)
+    """Minimise func from x0 with the Nelder-Mead simplex (standard coefficients)."""
     n = len(x0)
     simplex = [x0] + [x0 + step * np.eye(n)[i] for i in range(n)]
     values = [func(x) for x in simplex]

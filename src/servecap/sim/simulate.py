@@ -2,35 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from ..errors import InvalidValueError
+from ..loadtest.load import LoadProfile, load_steps
 from ..loadtest.records import RequestRecord
 from ..loadtest.results import ResultWriter
-from ..loadtest.runner import LoadProfile
 from ..loadtest.slo import SLO
+from ..loadtest.steps import RunResult, Step, capacity_sentence, summarize_step
+from ..loadtest.summary import summarize_run
 from ..loadtest.workload import WorkloadSpec, sample_lengths
 from ..memory.plan import MemoryPlan
-from ..report.bench_summary import summarize
 from ..vllm.metrics import ServerSample
-from .engine import EngineConfig, Simulator
+from .engine import Simulator
+from .scheduler import EngineConfig
 from .steptime import Profile, build_model
 
 SEED_PROMPT_TOKENS = 18  # the seed's short chat prompts, chat template included
-
-
-@dataclass
-class SimStep:
-    phase: str
-    load: float
-    summary: dict[str, Any]
-    records: list[RequestRecord] = field(default_factory=list)
-    samples: list[ServerSample] = field(default_factory=list)
+STEP_GAP_S = 1.0  # simulated idle time between two steps of a sweep
 
 
 def engine_config(result: MemoryPlan, prefix_caching: bool = True) -> EngineConfig:
+    """The scheduler limits of a planned deployment; refuses one that does not start."""
     if not result.fits:
         raise InvalidValueError(
             "the deployment does not start: " + (result.error or "it does not fit"),
@@ -44,33 +38,6 @@ def engine_config(result: MemoryPlan, prefix_caching: bool = True) -> EngineConf
         max_model_len=result.max_model_len,
         prefix_caching=prefix_caching,
     )
-
-
-def steps_for(
-    profile: LoadProfile, sweep_users: list[int], sweep_rates: list[float]
-) -> list[tuple[str, LoadProfile, float, int]]:
-    """(phase, profile, load, request count) per step, as `bench` runs them."""
-    if sweep_users:
-        return [(f"users={n}", LoadProfile("users", requests=n), n, n) for n in sweep_users]
-    if sweep_rates:
-        count = profile.requests or 100
-        return [
-            (
-                f"rate={r:g}",
-                LoadProfile("rate", requests=count, rate=r, burstiness=profile.burstiness),
-                r,
-                count,
-            )
-            for r in sweep_rates
-        ]
-    if profile.mode in ("users", "single"):
-        count = profile.requests or 1
-        return [("", profile, float(count if profile.mode == "users" else 1), count)]
-    count = profile.requests or (
-        max(64, (profile.concurrency or 1) * 4) if profile.duration_s else 100
-    )
-    load = profile.concurrency if profile.mode == "concurrency" else profile.rate
-    return [("", profile, float(load or 0), count)]
 
 
 def workload_lengths(workload: WorkloadSpec, count: int) -> list[tuple[int, int]]:
@@ -98,63 +65,94 @@ def simulate(
     prefix_caching: bool = True,
     output: Path | None = None,
     seed: int = 0,
-) -> list[SimStep]:
-    """Simulate each load step; optionally write bench-format records and a /metrics timeline."""
+) -> RunResult:
+    """Simulate each load step, one after another on one clock, as `bench` would run them.
+
+    The result is `bench`'s: the pooled summary and each step's. With `output`, the records
+    and the simulated /metrics timeline go to a result file that `servecap report` reads.
+    """
     config = engine_config(result, prefix_caching)
     model = build_model(result, step_profile)
-    writer = (
-        ResultWriter(
-            output,
-            {
-                "tool": "servecap simulate",
-                "model": result.model.name,
-                "gpu": result.gpu.slug if result.gpu else "cpu",
-                "mode": "sweep" if (sweep_users or sweep_rates) else profile.mode,
-                "simulated": True,
-                "profile": model.profile.source,
-            },
-        )
-        if output
-        else None
-    )
-    steps = []
+    slos = slos or []
+    sweep = bool(sweep_users or sweep_rates)
+    mode = "sweep" if sweep else profile.mode
+    meta = {
+        "tool": "servecap simulate",
+        "model": result.model.name,
+        "gpu": result.gpu.slug if result.gpu else "cpu",
+        "mode": mode,
+        "simulated": True,
+        "profile": model.profile.source,
+        "slos": [s.spec for s in slos],
+    }
+    writer = ResultWriter(output, meta) if output else None
+    steps: list[Step] = []
+    engine_steps_by_phase: dict[str, int] = {}
+    records: list[RequestRecord] = []
+    samples: list[ServerSample] = []
+    engine_steps = 0
     offset = 0.0
     try:
-        for phase, step_profile_, load, count in steps_for(
-            profile, sweep_users or [], sweep_rates or []
-        ):
-            lengths = workload_lengths(workload, count)
-            sim = Simulator(config, model)
-            run = sim.run(step_profile_, lengths, seed)
-            for record in run.records:
-                record.phase = phase
-            summary = summarize(run.records, run.samples, step_profile_.mode, slos or [])
-            summary["simulated"] = True
-            summary["sim_steps"] = run.steps
-            steps.append(SimStep(phase, load, summary, run.records, run.samples))
+        for load in load_steps(profile, sweep_users, sweep_rates):
+            lengths = workload_lengths(workload, load.requests)
+            _check_context(lengths, config.max_model_len)
+            run = Simulator(config, model).run(load.profile, lengths, seed)
+            step_records = [_shifted(r, offset, load.phase) for r in run.records]
+            step_samples = [replace(s, time_s=s.time_s + offset) for s in run.samples]
             if writer:
-                _write(writer, run.records, run.samples, offset)
-            offset += run.sim_seconds + 1.0
+                for record in step_records:
+                    writer.request(record)
+                for sample in step_samples:
+                    writer.server(sample)
+            steps.append(
+                summarize_step(
+                    load.phase,
+                    load.load,
+                    load.unit,
+                    step_records,
+                    step_samples,
+                    load.profile.mode,
+                    slos,
+                    simulated=True,
+                    engine_steps=run.steps,
+                )
+            )
+            records += step_records
+            samples += step_samples
+            engine_steps += run.steps
+            engine_steps_by_phase[load.phase] = run.steps
+            offset += run.sim_seconds + STEP_GAP_S
     finally:
         if writer:
-            writer.close("complete")
-    return steps
+            writer.close("complete", engine_steps=engine_steps_by_phase)
+    summary = summarize_run(records, samples, mode, slos, simulated=True, engine_steps=engine_steps)
+    capacity = capacity_sentence(steps, slos)
+    return RunResult(summary, steps, output, capacity, None, records, samples)
 
 
-def _write(
-    writer: ResultWriter, records: list[RequestRecord], samples: list[ServerSample], offset: float
-) -> None:
-    from dataclasses import replace
-
-    for record in records:
-        shifted = replace(
-            record,
-            scheduled_s=record.scheduled_s + offset,
-            send_s=record.send_s + offset,
-            first_token_s=None if record.first_token_s is None else record.first_token_s + offset,
-            end_s=None if record.end_s is None else record.end_s + offset,
-            chunk_times_s=[t + offset for t in record.chunk_times_s],
+def _check_context(lengths: list[tuple[int, int]], max_model_len: int) -> None:
+    """vLLM answers a request whose prompt and answer exceed the context with HTTP 400
+    (vllm/entrypoints/openai/serving_engine.py, _validate_input); refuse such a workload."""
+    longest = max((p + o for p, o in lengths), default=0)
+    if longest > max_model_len:
+        raise InvalidValueError(
+            f"a request of {longest:,} prompt and answer tokens exceeds --max-model-len "
+            f"{max_model_len:,} (vLLM refuses it with HTTP 400)",
+            "shorten --prompt-tokens or --output-tokens, or raise --max-model-len",
         )
-        writer.request(shifted)
-    for sample in samples:
-        writer.server(replace(sample, time_s=sample.time_s + offset))
+
+
+def _shifted(record: RequestRecord, offset: float, phase: str) -> RequestRecord:
+    """The record on the run's clock, `offset` seconds later, labelled with its step."""
+    if not offset:
+        record.phase = phase
+        return record
+    return replace(
+        record,
+        phase=phase,
+        scheduled_s=record.scheduled_s + offset,
+        send_s=record.send_s + offset,
+        first_token_s=None if record.first_token_s is None else record.first_token_s + offset,
+        end_s=None if record.end_s is None else record.end_s + offset,
+        chunk_times_s=[t + offset for t in record.chunk_times_s],
+    )

@@ -14,7 +14,6 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..errors import InvalidValueError
 from ..hardware import GPU
 from ..memory.plan import MemoryPlan
 from ..models.spec import ModelSpec
@@ -45,21 +44,15 @@ class Profile:
     source: str = "defaults"
 
     def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"servecap_profile": 1, **asdict(self)}, indent=1) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> Profile:
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InvalidValueError(
-                f"cannot read profile {path}: {exc}", "pass a file written by `servecap calibrate`"
-            ) from None
-        if data.pop("servecap_profile", None) != 1:
-            raise InvalidValueError(
-                f"{path} is not a servecap profile", "pass a file written by `servecap calibrate`"
-            )
-        return cls(**data)
+        """A profile file written by `servecap calibrate` (or by hand), validated."""
+        from .profile_file import read_profile
+
+        return cls(**read_profile(path))
 
 
 @dataclass(frozen=True)

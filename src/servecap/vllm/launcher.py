@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from ..errors import ServecapError
+from ..errors import ServerError, Stopped
+from ..outputs import RESULTS_DIR
 
 ENTRY_MODULE = "vllm.entrypoints.openai.api_server"
 # Log lines worth showing while vLLM loads, in the order they appear.
@@ -39,14 +40,6 @@ PROGRESS_MARKERS = (
 )
 
 
-class ServerError(ServecapError):
-    """vLLM could not be started, or stopped unexpectedly."""
-
-
-class Stopped(Exception):
-    """A stop signal arrived; raised so that the server is stopped on the way out."""
-
-
 # Ctrl-C already raises KeyboardInterrupt; a closed terminal sends SIGHUP.
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
@@ -56,7 +49,7 @@ def stop_on_signals(signals: Sequence[signal.Signals] = STOP_SIGNALS) -> Iterato
     """Raise `Stopped` when one of `signals` arrives; restore the old handlers on exit."""
 
     def handler(signum: int, frame: object) -> None:
-        raise Stopped(signal.Signals(signum).name)
+        raise Stopped(f"stopped by {signal.Signals(signum).name}")
 
     previous = {sig: signal.signal(sig, handler) for sig in signals}
     try:
@@ -184,7 +177,7 @@ class VllmServer:
         self.install = install
         if not spec.port:
             spec.port = free_port(spec.host)
-        self.log_path = spec.log_path or Path(f"vllm-{spec.port}.log")
+        self.log_path = spec.log_path or RESULTS_DIR / f"vllm-{spec.port}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -277,17 +270,6 @@ class VllmServer:
 def _signal_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-
-
-def group_alive(pid: int) -> bool:
-    """Whether any process of the group `pid` leads is still running."""
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def latest_stage(log: str) -> str | None:

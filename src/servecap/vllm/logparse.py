@@ -1,6 +1,6 @@
 """Read the memory numbers out of a vLLM start-up log (0.8 to 0.33, V1 and the V0 fallback).
 
-Line formats per version are listed in docs/memory-model.md and vllm-memory.md §3. Lines are
+Line formats per version are listed in docs/memory-model.md. Lines are
 matched on their message body, so prefixes ("(EngineCore_DP0 pid=1) INFO ...", "(Worker_TP1)")
 and unrelated output in between do not matter. Per-rank values are kept; the KV budget is the
 minimum over ranks, as vLLM sizes every rank's cache to the smallest.
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .args import parse_serve_command
+from .serve_config import parse_serve_command
 
 _NUM = r"-?[\d.]+"
 _RANK = re.compile(r"\((?P<rank>(?:VllmWorker|Worker|EngineCore|RayWorkerWrapper)[^)]*)\)")
@@ -209,9 +209,10 @@ def _apply_args(log: StartupLog, args: dict[str, Any]) -> None:
 
 
 def _command_args(command: str) -> dict[str, Any]:
-    model, values, _ = parse_serve_command([command])
-    if model:
-        values["model"] = model
+    parsed = parse_serve_command([command])
+    values = dict(parsed.values)
+    if parsed.model:
+        values["model"] = parsed.model
     return values
 
 

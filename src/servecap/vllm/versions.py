@@ -1,7 +1,7 @@
 """vLLM versions servecap models, and the behaviours that change between them.
 
-Version boundaries are the first release whose code has the behaviour (see
-`shared/research/vllm-memory.md` §1.5, which read every wheel from 0.8.0 to 0.33.0).
+Version boundaries are the first release whose code has the behaviour, read from every
+release's wheel from 0.8.0 to 0.33.0 (the files are named beside each rule).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class VllmVersion:
 
     @cached_property
     def era(self) -> str:
-        """The memory-profiling era (vllm-memory.md §2): A, B, C, D, E or F."""
+        """The memory-profiling era of vllm/v1/worker/gpu_worker.py: A, B, C, D, E or F."""
         if not self.at_least("0.9.1"):
             return "A"  # available = u*T - (torch peak + all non-torch memory)
         if not self.at_least("0.11.0"):
@@ -58,18 +58,9 @@ class VllmVersion:
         return self.at_least("0.20.0")
 
     @property
-    def has_cudagraph_estimate(self) -> bool:
-        return self.at_least("0.18.0")
-
-    @property
     def ceil_budget(self) -> bool:
         # vllm/v1/worker/utils.py: request_memory uses math.ceil from 0.14
         return self.at_least("0.14.0")
-
-    @property
-    def null_block(self) -> bool:
-        # vllm/v1/core/block_pool.py: one block is held back as the null block
-        return self.at_least("0.8.3")
 
     @property
     def override_sets_fit_check_memory(self) -> bool:
@@ -95,7 +86,7 @@ class VllmVersion:
 
     @property
     def token_report(self) -> str:
-        """How "KV cache size: N tokens" is computed (vllm-memory.md §4.7)."""
+        """How "KV cache size: N tokens" is computed (vllm/v1/core/kv_cache_utils.py)."""
         if not self.at_least("0.9.1"):
             return "blocks"
         if not self.at_least("0.20.1"):
@@ -112,16 +103,9 @@ class VllmVersion:
         return not self.at_least("0.8.3")
 
     @property
-    def merged_capacity_line(self) -> bool:
-        return self.at_least("0.28.0")
-
-    @property
-    def device_prefixed_capacity_line(self) -> bool:
-        return self.at_least("0.30.0")
-
-    @property
     def yarn_scales_max_len(self) -> bool:
-        """Older releases multiply original_max_position_embeddings by the YaRN factor."""
+        """Older releases derive a YaRN model's context as original_max_position_embeddings
+        times the factor (vllm/config/model.py, _get_and_verify_max_len; gone in 0.30)."""
         return not self.at_least("0.30.0")
 
 

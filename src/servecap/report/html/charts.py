@@ -15,18 +15,8 @@ from ...loadtest.records import RequestRecord
 from ...loadtest.slo import SLO
 from ...vllm.metrics import ServerSample
 from .layout import figure, legend, no_data
-from .svg import (
-    FULL,
-    Rule,
-    Safe,
-    Segment,
-    Series,
-    bars,
-    fmt,
-    fmt_s,
-    join,
-    line_chart,
-)
+from .plot import Segment, bars, line_chart
+from .svg import FULL, Rule, Safe, Series, fmt, fmt_s, join
 
 BLUE, ORANGE, AMBER, GREEN, RED, GREY = (
     "#2563eb",

@@ -22,11 +22,15 @@ def results_page(paths: list[Path], vs: Path | None = None, slos: list[SLO] | No
     body = run_sections(view)
     if vs is not None:
         other = view_run(read_results([vs]), slos)
-        other_name = "simulated" if other.run.meta.get("simulated") else vs.name
+        other_name = "simulated" if other.run.simulated else vs.name
         body += compare_sections(view, other, other_name)
     model = str(view.run.meta.get("model") or "unknown model")
-    kind = "simulated load test" if view.run.meta.get("simulated") else "load test"
-    data = {"summary": view.summary, "status": view.run.status, "sources": view.run.sources}
+    kind = "simulated load test" if view.run.simulated else "load test"
+    data = {
+        "summary": view.summary.to_dict(),
+        "status": view.run.status,
+        "sources": view.run.sources,
+    }
     return page(kind, model, run_facts(view.run), body, data)
 
 

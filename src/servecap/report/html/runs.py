@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
-from ...errors import InvalidValueError
-from ...loadtest.bench import StepResult, capacity_sentence
+from ...loadtest.compare import compare_runs
+from ...loadtest.records import metric_values
 from ...loadtest.results import RunData
-from ...loadtest.slo import SLO, parse_slo
-from ...report.bench_summary import (
-    combine_clients,
-    metric_values,
-    server_sentence,
-    step_summary,
-    summarize,
-)
-from ...report.compare import compare_runs
+from ...loadtest.slo import SLO
+from ...loadtest.steps import RunResult, Step, summarize_results
+from ...loadtest.summary import RunSummary
+from ..text import server_sentence
 from .charts import (
     AMBER,
     BLUE,
@@ -46,43 +40,26 @@ class RunView:
     """One run, summarised as `servecap report` does."""
 
     run: RunData
-    summary: dict[str, Any]
-    steps: list[StepResult]
+    result: RunResult
     slos: list[SLO]
 
     @property
+    def summary(self) -> RunSummary:
+        return self.result.summary
+
+    @property
+    def steps(self) -> list[Step]:
+        return self.result.steps
+
+    @property
     def label(self) -> str:
-        return "simulated" if self.run.meta.get("simulated") else "measured"
-
-
-def phase_load(phase: str) -> float:
-    try:
-        return float(phase.split("=", 1)[1])
-    except (IndexError, ValueError):
-        return 0.0
+        return "simulated" if self.run.simulated else "measured"
 
 
 def view_run(run: RunData, slos: list[SLO] | None = None) -> RunView:
     """Summaries of the whole run and of each sweep step; the run's own SLOs unless given."""
-    if slos is None:
-        slos = []
-        for text in run.meta.get("slos") or []:
-            try:
-                slos.append(parse_slo(str(text)))
-            except InvalidValueError:
-                continue
-    mode = str(run.meta.get("mode", ""))
-    summary = summarize(run.records, run.samples, mode, slos, combine_clients(run.clients))
-    steps = []
-    for phase in sorted({r.phase for r in run.records if r.phase}, key=phase_load):
-        records = [r for r in run.records if r.phase == phase]
-        client = combine_clients({phase: run.clients.get(phase, [])})
-        steps.append(
-            StepResult(
-                phase, phase_load(phase), step_summary(records, run.samples, mode, slos, client)
-            )
-        )
-    return RunView(run, summary, steps, slos)
+    slos = run.slos if slos is None else slos
+    return RunView(run, summarize_results(run, slos), slos)
 
 
 def run_facts(run: RunData) -> list[tuple[str, object]]:
@@ -111,22 +88,21 @@ def _origin(view: RunView) -> float:
 def verdict(view: RunView) -> Safe:
     """One sentence up top: did the run meet its SLOs, and what happened."""
     s = view.summary
-    unit = "users" if view.steps and view.steps[0].phase.startswith("users") else "requests/s"
     cls = "card verdict"
     if view.steps and view.slos:
-        text = capacity_sentence(view.steps, view.slos, unit) or ""
+        text = view.result.capacity or ""
         cls += "" if text.startswith("With") else " bad"
-    elif s.get("slos"):
-        missed = [r["slo"] for r in s["slos"] if not r["met"]]
+    elif s.slos:
+        missed = [str(r.slo) for r in s.missed]
         text = "Every SLO met." if not missed else "Missed: " + "; ".join(missed) + "."
         cls += " bad" if missed else ""
     else:
         text = (
-            f"{s['succeeded']} of {s['requests']} requests succeeded; "
-            f"{fmt(s.get('output_throughput_tok_s'), 'output tokens/s')}, TTFT p95 "
-            f"{fmt_s(s['ttft_s']['p95'])}."
+            f"{s.succeeded} of {s.requests} requests succeeded; "
+            f"{fmt(s.output_throughput_tok_s, 'output tokens/s')}, TTFT p95 "
+            f"{fmt_s(s.ttft_s.p95)}."
         )
-        cls += " bad" if s["failed"] else ""
+        cls += " bad" if s.failed else ""
     lines = [h("div", {}, text)]
     if view.run.status != "complete":
         cls += " warn"
@@ -138,39 +114,34 @@ def verdict(view: RunView) -> Safe:
                 f"the report covers the {len(view.run.records)} requests that did.",
             )
         )
-    if "server" in s:
-        lines.append(h("p", {"class": "muted"}, server_sentence(s["server"], s["requests"])))
+    if s.server is not None:
+        lines.append(h("p", {"class": "muted"}, server_sentence(s.server, s.requests)))
     return h("div", {"class": cls}, join(lines))
 
 
-def key_numbers(s: dict[str, Any]) -> Safe:
-    server = s.get("server") or {}
+def key_numbers(s: RunSummary) -> Safe:
     items = [
         (
             "requests",
-            f"{s['succeeded']:,} / {s['requests']:,}",
-            f"{s['failed']} failed" if s["failed"] else "all succeeded",
+            f"{s.succeeded:,} / {s.requests:,}",
+            f"{s.failed} failed" if s.failed else "all succeeded",
         ),
         (
             "output throughput",
-            fmt(s.get("output_throughput_tok_s"), "tok/s"),
-            f"over {fmt(s['duration_s'], 's')}",
+            fmt(s.output_throughput_tok_s, "tok/s"),
+            f"over {fmt(s.duration_s, 's')}",
         ),
-        (
-            "TTFT p50 / p95",
-            f"{fmt_s(s['ttft_s']['p50'])} / {fmt_s(s['ttft_s']['p95'])}",
-            "send to first token",
-        ),
-        ("TPOT p50", fmt_s(s["tpot_s"]["p50"]), "per output token"),
-        ("E2E p95", fmt_s(s["e2e_s"]["p95"]), "send to last token"),
-        ("tokens/s per request", fmt(s["tokens_per_s"]["p50"]), "median"),
+        ("TTFT p50 / p95", f"{fmt_s(s.ttft_s.p50)} / {fmt_s(s.ttft_s.p95)}", "send to first token"),
+        ("TPOT p50", fmt_s(s.tpot_s.p50), "per output token"),
+        ("E2E p95", fmt_s(s.e2e_s.p95), "send to last token"),
+        ("tokens/s per request", fmt(s.tokens_per_s.p50), "median"),
     ]
-    if server:
+    if s.server is not None:
         items.append(
             (
                 "peak running / waiting",
-                f"{server['max_running']:g} / {server['max_waiting']:g}",
-                f"{int(server['preemptions'])} preemptions",
+                f"{s.server.max_running:g} / {s.server.max_waiting:g}",
+                f"{int(s.server.preemptions)} preemptions",
             )
         )
     return stat_cards(items)
@@ -184,11 +155,10 @@ def sweep_section(view: RunView, prefix: str) -> list[Safe]:
     """Throughput and TTFT p95 against load, with the SLO lines."""
     if not view.steps:
         return []
-    unit = "users" if view.steps[0].phase.startswith("users") else "requests/s"
-    x_label = f"load ({unit})"
-    thr = [(s.load, s.summary.get("output_throughput_tok_s") or 0.0) for s in view.steps]
-    ttft = [(s.load, v) for s in view.steps if (v := s.summary["ttft_s"]["p95"]) is not None]
-    tps = [(s.load, v) for s in view.steps if (v := s.summary["tokens_per_s"]["p50"]) is not None]
+    x_label = f"load ({view.steps[0].unit})"
+    thr = [(s.load, s.summary.output_throughput_tok_s or 0.0) for s in view.steps]
+    ttft = [(s.load, v) for s in view.steps if (v := s.summary.ttft_s.p95) is not None]
+    tps = [(s.load, v) for s in view.steps if (v := s.summary.tokens_per_s.p50) is not None]
     charts = [
         sweep_chart(
             f"{prefix}sweep-throughput",
@@ -218,17 +188,16 @@ def sweep_section(view: RunView, prefix: str) -> list[Safe]:
     ]
     rows = []
     for s in view.steps:
-        met = s.summary.get("slos")
-        ok = None if not met else all(r["met"] for r in met)
+        ok = s.summary.slos_met
         rows.append(
             [
                 s.phase,
-                s.summary["requests"],
-                s.summary["failed"],
-                fmt(s.summary.get("output_throughput_tok_s")),
-                fmt_s(s.summary["ttft_s"]["p50"]),
-                fmt_s(s.summary["ttft_s"]["p95"]),
-                fmt_s(s.summary["tpot_s"]["p50"]),
+                s.summary.requests,
+                s.summary.failed,
+                fmt(s.summary.output_throughput_tok_s),
+                fmt_s(s.summary.ttft_s.p50),
+                fmt_s(s.summary.ttft_s.p95),
+                fmt_s(s.summary.tpot_s.p50),
                 "–"
                 if ok is None
                 else h("span", {"class": "yes" if ok else "no"}, "yes" if ok else "no"),
@@ -280,7 +249,7 @@ def run_sections(view: RunView, prefix: str = "") -> list[Safe]:
             f"{prefix}cdf-{key}",
             title,
             [(view.label, metric_values(records, key), BLUE, False)],
-            next((s for s in view.slos if _metric_key(s) == key), None),
+            next((s for s in view.slos if s.key == key), None),
             unit,
         )
         for key, title, unit in LATENCIES
@@ -346,7 +315,3 @@ def compare_sections(view: RunView, other: RunView, other_name: str) -> list[Saf
 
 def _value(value: float | None, unit: str) -> str:
     return fmt_s(value) if unit == "s" else fmt(value, "" if unit == "count" else unit)
-
-
-def _metric_key(slo: SLO) -> str:
-    return slo.metric if slo.metric == "tokens_per_s" else f"{slo.metric}_s"

@@ -10,12 +10,11 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..loadtest.records import RequestRecord
-from ..loadtest.runner import LoadProfile
-from ..loadtest.slo import SLO
+from ..loadtest.load import LoadProfile
+from ..loadtest.records import RequestRecord, metric_values
+from ..loadtest.slo import SLO, SLOResult, evaluate_slos
+from ..loadtest.stats import percentile
 from ..memory.plan import MemoryPlan
-from ..report.bench_summary import SLOResult, evaluate_slos, metric_values
-from ..report.stats import percentile
 from ..sim.engine import Simulator
 from ..sim.simulate import engine_config
 from ..sim.steptime import StepTimeModel, build_model

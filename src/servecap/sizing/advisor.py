@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from ..errors import InvalidValueError
 from ..hardware import GPU
-from ..memory.plan import MemoryPlan, ServeConfig, plan
+from ..memory.plan import MemoryPlan, plan
 from ..models.resolve import load_model
 from ..models.spec import ModelSpec
+from ..vllm.serve_config import ServeConfig
 from ..vllm.versions import VllmVersion, default_version, parse_version
 from .commands import deployment_commands
 from .ranking import limit_text, nothing_meets, rank_key, verdict

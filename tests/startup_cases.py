@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ServecapError
-from .hardware import GPU, custom_gpu, get_gpu
-from .memory.plan import MemoryPlan, ServeConfig, plan
-from .models.resolve import catalogue_entry, load_model
-from .units import GiB
-from .vllm.versions import parse_version
+from servecap.errors import ServecapError
+from servecap.hardware import GPU, custom_gpu, get_gpu
+from servecap.memory.plan import MemoryPlan, plan
+from servecap.models.resolve import catalogue_entry, load_model
+from servecap.units import GiB
+from servecap.vllm.serve_config import ServeConfig
+from servecap.vllm.versions import parse_version
 
 # Checkpoint names in logs -> catalogue ids whose config.json is the same.
 _GPU_PATTERNS: tuple[tuple[str, str], ...] = (

@@ -1,33 +1,43 @@
 """A prediction beside a measurement: the numbers a simulation of a run must get right.
 
-Both sides are `bench --json`-shaped summaries plus their /metrics timelines (measured by
-`bench`, or simulated by `simulate`). The time-course compares the running and waiting gauges
+Both sides are run summaries plus their /metrics timelines (measured by `bench`, or
+simulated by `simulate`). The time-course compares the running and waiting gauges
 over the same stretches of wall time, counted from each run's first request.
 """
 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..loadtest.records import RequestRecord
 from ..vllm.metrics import ServerSample
-from .bench_summary import summarize
+from .records import RequestRecord
+from .summary import RunSummary, summarize_run
 
-# (label, path into the summary, unit)
-ROWS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("peak running", ("server", "max_running"), "requests"),
-    ("median running", ("server", "median_running"), "requests"),
-    ("peak waiting", ("server", "max_waiting"), "requests"),
-    ("preemptions", ("server", "preemptions"), "count"),
-    ("TTFT p50", ("ttft_s", "p50"), "s"),
-    ("TTFT p95", ("ttft_s", "p95"), "s"),
-    ("TPOT p50", ("tpot_s", "p50"), "s"),
-    ("E2E p50", ("e2e_s", "p50"), "s"),
-    ("E2E p95", ("e2e_s", "p95"), "s"),
-    ("output throughput", ("output_throughput_tok_s",), "tok/s"),
-    ("duration", ("duration_s",), "s"),
+
+def _server(field: str) -> Callable[[RunSummary], float | None]:
+    return lambda s: None if s.server is None else float(getattr(s.server, field))
+
+
+def _stat(metric: str, stat: str) -> Callable[[RunSummary], float | None]:
+    return lambda s: s.metric(metric).percentile(stat)
+
+
+# (label, the number in a summary, unit)
+ROWS: tuple[tuple[str, Callable[[RunSummary], float | None], str], ...] = (
+    ("peak running", _server("max_running"), "requests"),
+    ("median running", _server("median_running"), "requests"),
+    ("peak waiting", _server("max_waiting"), "requests"),
+    ("preemptions", _server("preemptions"), "count"),
+    ("TTFT p50", _stat("ttft_s", "p50"), "s"),
+    ("TTFT p95", _stat("ttft_s", "p95"), "s"),
+    ("TPOT p50", _stat("tpot_s", "p50"), "s"),
+    ("E2E p50", _stat("e2e_s", "p50"), "s"),
+    ("E2E p95", _stat("e2e_s", "p95"), "s"),
+    ("output throughput", lambda s: s.output_throughput_tok_s, "tok/s"),
+    ("duration", lambda s: s.duration_s, "s"),
 )
 
 
@@ -46,18 +56,9 @@ class Row:
         return (self.predicted - self.measured) / self.measured
 
 
-def _get(summary: dict[str, Any], path: tuple[str, ...]) -> float | None:
-    value: Any = summary
-    for key in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return float(value) if isinstance(value, int | float) else None
-
-
-def compare(measured: dict[str, Any], predicted: dict[str, Any]) -> list[Row]:
+def compare(measured: RunSummary, predicted: RunSummary) -> list[Row]:
     """One row per headline number of the two summaries."""
-    return [Row(label, _get(measured, p), _get(predicted, p), unit) for label, p, unit in ROWS]
+    return [Row(label, get(measured), get(predicted), unit) for label, get, unit in ROWS]
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,8 @@ def time_course(
 
 @dataclass(frozen=True)
 class Comparison:
-    measured: dict[str, Any]  # bench-style summaries of both sides
-    predicted: dict[str, Any]
+    measured: RunSummary
+    predicted: RunSummary
     rows: list[Row]
     course: list[CoursePoint]
 
@@ -121,7 +122,7 @@ class Comparison:
         return {
             "rows": [{**vars(r), "error": r.error} for r in self.rows],
             "course": [vars(p) for p in self.course],
-            "predicted": self.predicted,
+            "predicted": self.predicted.to_dict(),
         }
 
 
@@ -136,13 +137,13 @@ def compare_runs(
     """Two runs' records and /metrics timelines, summarised and set side by side."""
     m_records, m_samples = measured
     p_records, p_samples = predicted
-    m_summary = summarize(m_records, m_samples)
-    p_summary = summarize(p_records, p_samples)
+    m_summary = summarize_run(m_records, m_samples)
+    p_summary = summarize_run(p_records, p_samples)
     course = time_course(
         m_samples,
         _origin(m_records),
         p_samples,
         _origin(p_records),
-        float(m_summary.get("duration_s") or 0.0),
+        m_summary.duration_s,
     )
     return Comparison(m_summary, p_summary, compare(m_summary, p_summary), course)

@@ -1,4 +1,4 @@
-"""`advise`: the smallest vLLM deployment that serves N users within SLOs, and how to start it."""
+"""`sizing`: the smallest vLLM deployment that serves N users within SLOs, and how to start it."""
 
 from .advisor import advise
 from .commands import deployment_commands

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shlex
 
 from ..memory.plan import MemoryPlan
-from ..vllm.args import serve_argv
 
 RAY_PORT = 6379
 # `vllm serve --data-parallel-size` serves dense models from one API server since 0.9.
@@ -14,7 +13,7 @@ DATA_PARALLEL_SINCE = "0.9.0"
 
 def deployment_commands(plan: MemoryPlan, replicas: int, gpus_per_node: int) -> list[str]:
     """Commands that start `replicas` copies of the planned engine on nodes of that size."""
-    argv = serve_argv(plan)
+    argv = plan.vllm_args()
     size = plan.config.tensor_parallel_size * plan.config.pipeline_parallel_size
     if size > gpus_per_node:
         return _ray_commands(argv, size, replicas, gpus_per_node)

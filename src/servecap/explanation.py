@@ -9,10 +9,11 @@ from typing import Any
 
 from .errors import InputError, ServecapError
 from .hardware import GPU, custom_gpu, get_gpu
-from .memory.plan import MemoryPlan, ServeConfig, plan
+from .memory.plan import MemoryPlan, plan
 from .models.resolve import catalogue, load_model
 from .models.spec import ModelSpec
 from .vllm.logparse import StartupLog, parse_log
+from .vllm.serve_config import ServeConfig
 from .vllm.versions import parse_version
 
 # ServeConfig fields that a log's non-default args can set, with their types.
