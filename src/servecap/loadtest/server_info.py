@@ -35,7 +35,13 @@ async def check_server(session: aiohttp.ClientSession, endpoint: Endpoint) -> Se
                     f"{endpoint.root}/v1/models answered HTTP {response.status}",
                     "check --url: it should be an OpenAI-compatible server",
                 )
-            body = await response.json(content_type=None)
+            try:
+                body = await response.json(content_type=None)
+            except ValueError:
+                raise InputError(
+                    f"{endpoint.root}/v1/models did not answer JSON",
+                    "check --url: it should be an OpenAI-compatible server",
+                ) from None
         has_tokenize = await _probe_tokenize(session, endpoint)
     except aiohttp.ClientConnectorError as exc:
         reason = (
@@ -46,7 +52,7 @@ async def check_server(session: aiohttp.ClientSession, endpoint: Endpoint) -> Se
         raise InputError(
             f"cannot reach {endpoint.root}: {reason}", "start the server or fix --url"
         ) from None
-    except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+    except (TimeoutError, aiohttp.ClientError) as exc:
         raise InputError(
             f"cannot reach {endpoint.root}: {type(exc).__name__}", "start the server or fix --url"
         ) from None
