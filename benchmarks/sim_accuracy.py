@@ -38,6 +38,7 @@ from pathlib import Path
 from rich.console import Console
 
 from servecap import ServeConfig, make_plan
+from servecap.hardware import cpu_has_native_bf16
 from servecap.loadtest.bench import BenchConfig, run_bench
 from servecap.loadtest.client import Endpoint
 from servecap.loadtest.compare import Comparison, Row, compare_runs
@@ -69,6 +70,8 @@ SHAPE = TinyModel(
 BLOCKS = 64
 MAX_MODEL_LEN = 2048
 VLLM_VERSION = "0.32.0"
+# the model is bf16; a CPU without bf16 units emulates it, many times slower than float32
+DTYPE = "auto" if cpu_has_native_bf16() else "float32"
 
 # 12 streams reach the batch sizes the target runs at, with plentiful KV: 12 x 576 tokens at
 # most, of 63 x 128. How a step's cost grows with the streams shows only across that range.
@@ -175,6 +178,7 @@ def plan_for(model_dir: Path) -> MemoryPlan:
             kv_cache_space_gib=1,
             max_model_len=MAX_MODEL_LEN,
             num_gpu_blocks_override=BLOCKS,
+            dtype=DTYPE,
         ),
     )
 
@@ -183,7 +187,13 @@ def start_server(install: VllmInstall, root: Path) -> tuple[VllmServer, Path]:
     model_dir = write_tiny_model(root / "model", SHAPE)
     spec = LaunchSpec(
         model=str(model_dir),
-        args=["--max-model-len", str(MAX_MODEL_LEN), "--num-gpu-blocks-override", str(BLOCKS)],
+        args=[
+            "--max-model-len",
+            str(MAX_MODEL_LEN),
+            "--num-gpu-blocks-override",
+            str(BLOCKS),
+            *(["--dtype", DTYPE] if DTYPE != "auto" else []),
+        ],
         kv_cache_space_gib=1,
         log_path=root / "vllm.log",
     )

@@ -64,6 +64,7 @@ class DemoConfig:
     low_kv_space_gib: int = 1
     high_kv_space_gib: int = 2
     num_gpu_blocks_override: int | None = None
+    dtype: str = "auto"  # --dtype; float32 serves faster on CPUs without bf16 units
     single_output_tokens: int = 128
     repeat: int = 3
     users: tuple[int, ...] = (20, 500)
@@ -151,6 +152,7 @@ class _Deployments:
             if cpu or default_utilization
             else (c.high_utilization if high else c.low_utilization),
             num_gpu_blocks_override=c.num_gpu_blocks_override,
+            dtype=c.dtype,
         )
 
     def plan(self, settings: ServeConfig) -> MemoryPlan:

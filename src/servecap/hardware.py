@@ -150,3 +150,19 @@ def detect_gpu() -> GPU | None:
     except UnknownGPUError:
         # nvidia-smi's total is about 0.45 GiB above what the CUDA driver reports
         return custom_gpu(float(mib) / 1024 - 0.45)
+
+
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX-512 BF16 or AMX).
+
+    vLLM's CPU backend runs bf16 models in bf16; without these units every bf16 product is
+    emulated, many times slower than float32 (`--dtype float32` then serves faster).
+    """
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8") as handle:
+                cpuinfo = handle.read()
+        except OSError:
+            return False
+    flags = set(re.findall(r"[a-z0-9_]+", cpuinfo))
+    return bool(flags & {"avx512_bf16", "amx_bf16"})

@@ -19,7 +19,7 @@ import pytest
 
 from servecap.tinymodel import write_tiny_model
 from servecap.vllm.launcher import LaunchSpec, VllmInstall, VllmServer, find_vllm
-from vllm_servers import ServerConfig
+from vllm_servers import DTYPE_ARGS, ServerConfig
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -79,7 +79,7 @@ class ServerPool:
         model_dir = write_tiny_model(self.root / config.name / "model", config.shape)
         spec = LaunchSpec(
             model=str(model_dir),
-            args=["--max-model-len", str(config.max_model_len), *config.args],
+            args=["--max-model-len", str(config.max_model_len), *DTYPE_ARGS, *config.args],
             kv_cache_space_gib=config.kv_cache_space_gib,
             log_path=self.root / config.name / "vllm.log",
         )

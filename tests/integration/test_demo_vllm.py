@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from helpers import run_cli
+from helpers import run_cli_process as run_cli
 from servecap.tinymodel import write_tiny_model
-from vllm_servers import WIDE
+from vllm_servers import DTYPE_ARGS, WIDE
 
 
 def test_demo_on_real_vllm(tmp_path, vllm_install):
@@ -35,6 +35,7 @@ def test_demo_on_real_vllm(tmp_path, vllm_install):
         "2",
         "--vllm-python",
         vllm_install.python,
+        *DTYPE_ARGS,
         "-o",
         str(out),
         timeout=900,

@@ -7,7 +7,7 @@ import pytest
 from helpers import run_cli
 from servecap.explanation import explain
 from servecap.vllm.logparse import parse_log
-from vllm_servers import LLAMA, QWEN3, SLIDING
+from vllm_servers import DTYPE_ARGS, LLAMA, QWEN3, SLIDING
 
 SHAPES = [SLIDING, LLAMA, QWEN3]
 
@@ -29,6 +29,7 @@ def test_plan_predicts_the_cpu_kv_cache_size_to_the_token(vllm_server, vllm_inst
         str(config.max_model_len),
         "--vllm-version",
         vllm_install.version,
+        *DTYPE_ARGS,
         "--json",
     ).json()
     assert predicted["kv_cache_tokens"] == logged.kv_cache_tokens

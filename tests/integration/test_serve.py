@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from servecap.tinymodel import write_tiny_model
+from vllm_servers import DTYPE_ARGS
 
 
 def _vllm_processes(marker: str) -> list[int]:
@@ -41,6 +42,7 @@ def _start(model: Path, log: Path, python: str) -> tuple[subprocess.Popen[str], 
             str(log),
             "--api-key",
             "sekrit-key",
+            *DTYPE_ARGS,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -85,6 +85,7 @@ def demo_command(
     repeat: RepeatOpt = 3,
     single_output_tokens: SingleOutputTokensOpt = 128,
     num_gpu_blocks_override: NumGpuBlocksOverrideOpt = None,
+    dtype: o.Dtype = "auto",
     vllm_python: VllmPythonOpt = None,
     output_dir: OutputDirOpt = Path("servecap-results/demo"),
     html: HtmlOpt = None,
@@ -110,6 +111,7 @@ def demo_command(
         repeat=repeat,
         single_output_tokens=single_output_tokens,
         num_gpu_blocks_override=num_gpu_blocks_override,
+        dtype=dtype,
         vllm_python=vllm_python,
     )
     out = Output(json_mode=json_out)
