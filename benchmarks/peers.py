@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -79,6 +80,15 @@ KEYS = (
 
 class PeerError(RuntimeError):
     """A tool failed to run or wrote no usable result."""
+
+    def __init__(self, message: str, returncode: int | None = None) -> None:
+        super().__init__(message)
+        self.returncode = returncode
+
+    @property
+    def unsupported_cpu(self) -> bool:
+        """Killed by SIGILL: the tool's compiled code needs instructions this CPU lacks."""
+        return self.returncode == -signal.SIGILL
 
 
 @dataclass(frozen=True)
@@ -124,7 +134,9 @@ def _run(
     log.write_text(f"$ {' '.join(argv)}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout)[-3000:]
-        raise PeerError(f"{argv[0:4]} exited {proc.returncode} (log: {log}):\n{tail}")
+        raise PeerError(
+            f"{argv[0:4]} exited {proc.returncode} (log: {log}):\n{tail}", proc.returncode
+        )
     return proc
 
 

@@ -11,7 +11,7 @@ import aiohttp
 from servecap.loadtest.client import Endpoint, build_payload, stream_request
 from servecap.loadtest.records import RequestRecord
 from servecap.vllm.metrics import parse_metrics
-from vllm_servers import QWEN3
+from vllm_servers import DTYPE_ARGS, QWEN3
 
 
 async def _one(url: str, model: str, kind: str, tokens: int) -> RequestRecord:
@@ -47,4 +47,5 @@ def test_metrics_gauges_parse(vllm_server):
     assert sample.running == 0 and sample.waiting == 0
     assert sample.kv_cache_usage is not None and 0 <= sample.kv_cache_usage <= 1
     assert sample.preemptions is not None
-    assert sample.num_gpu_blocks == 16_384 and sample.block_size == 128
+    blocks = 16_384 if not DTYPE_ARGS else 8_192  # 1 GiB of bf16 (or float32) KV blocks
+    assert sample.num_gpu_blocks == blocks and sample.block_size == 128

@@ -91,43 +91,48 @@ class Simulator:
         sched = Scheduler(self.config, self.steps)
         timeline = MetricsTimeline(sched, self.sample_interval_s)
         fast = FastDecode(sched) if self.fast_decode else None
-        arrivals: list[tuple[float, int, int]] = []  # (time, seq, length index)
+        # (when the scheduler sees it, seq, length index, when it was sent): a request reaches
+        # the scheduler after the API server's latency (HTTP, tokenizing its prompt)
+        arrivals: list[tuple[float, int, int, float]] = []
         seq = itertools.count()
+        latency = self.steps.profile.request_latency
+
+        def arrive(sent: float, i: int) -> None:
+            heapq.heappush(arrivals, (sent + latency(lengths[i][0]), next(seq), i, sent))
+
         pending = deque(range(len(lengths)))
         closed_loop = profile.mode in ("single", "concurrency")
         deadline = profile.duration_s
         if arrivals_s is not None:
             for t, i in zip(arrivals_s, list(pending), strict=True):
-                heapq.heappush(arrivals, (t, next(seq), i))
+                arrive(t, i)
             pending.clear()
             closed_loop = False
         elif profile.mode == "users":
             for i in list(pending):
-                heapq.heappush(arrivals, (0.0, next(seq), i))
+                arrive(0.0, i)
             pending.clear()
         elif profile.mode == "rate":
             assert profile.rate is not None
             times = arrival_times(profile.rate, len(lengths), profile.burstiness, seed)
             for t, i in zip(times, list(pending), strict=False):
                 if deadline is None or t <= deadline:
-                    heapq.heappush(arrivals, (t, next(seq), i))
+                    arrive(t, i)
             pending.clear()
         else:
             slots = 1 if profile.mode == "single" else (profile.concurrency or 1)
             for _ in range(min(slots, len(pending))):
-                heapq.heappush(arrivals, (0.0, next(seq), pending.popleft()))
+                arrive(0.0, pending.popleft())
         records: list[RequestRecord] = []
-        # a request reaches the scheduler this long after it was sent (HTTP, tokenizing)
-        latency = self.steps.profile.request_latency_s
         while arrivals or not sched.idle:
             if sched.idle and arrivals:
-                sched.clock = max(sched.clock, arrivals[0][0] + latency)
-            while arrivals and arrivals[0][0] + latency <= sched.clock:
-                t, _, i = heapq.heappop(arrivals)
+                sched.clock = max(sched.clock, arrivals[0][0])
+            while arrivals and arrivals[0][0] <= sched.clock:
+                _, _, i, sent = heapq.heappop(arrivals)
                 prompt, output = lengths[i]
-                sched.submit(SimRequest(i, prompt, output, t))
+                sched.submit(SimRequest(i, prompt, output, sent))
             timeline.until(sched.clock)
-            horizon = arrivals[0][0] + latency if arrivals else None
+            horizon = arrivals[0][0] if arrivals else None
             finished = fast.step(horizon, timeline) if fast is not None else None
             if finished is None:
                 if fast is not None:
@@ -139,7 +144,7 @@ class Simulator:
                 if on_record:
                     on_record(record)
                 if closed_loop and pending and (deadline is None or sched.clock < deadline):
-                    heapq.heappush(arrivals, (sched.clock, next(seq), pending.popleft()))
+                    arrive(sched.clock, pending.popleft())
         timeline.close(sched.clock)
         records.sort(key=lambda r: r.request_id)
         deliver_through_api_server(records, self.steps.profile.api_chunk_s)

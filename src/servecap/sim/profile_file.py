@@ -19,6 +19,9 @@ _NUMBERS = (
     "per_token_s",
     "api_chunk_s",
     "request_latency_s",
+    "attention_efficiency",
+    "sampler_s_per_logit",
+    "tokenize_s_per_token",
 )
 
 
@@ -35,6 +38,9 @@ class ProfileFile(BaseModel):
     per_token_s: float | None = Field(default=None, ge=0)
     api_chunk_s: float | None = Field(default=None, ge=0)
     request_latency_s: float | None = Field(default=None, ge=0)
+    attention_efficiency: float | None = Field(default=None, gt=0)
+    sampler_s_per_logit: float | None = Field(default=None, ge=0)
+    tokenize_s_per_token: float | None = Field(default=None, ge=0)
     source: str = "profile file"
 
     @field_validator(*_NUMBERS, mode="before")

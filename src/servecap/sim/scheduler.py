@@ -164,17 +164,20 @@ class Scheduler:
         prefill = 0
         context = decode_context
         pairs: float = decode_context
+        sampled = decode
         for req, n in chunks:
             computed = req.computed
             if n == 1 and computed == req.tokens - 1:  # a re-admitted request's last token
                 decode += 1
+                sampled += 1
                 context += computed + 1
                 pairs += computed + 1
             else:
                 prefill += n
+                sampled += computed + n >= req.tokens  # its prefill ends: a token is sampled
                 context += computed + n
                 pairs += n * (computed + (n + 1) / 2)
-        return self.steps.step_s(prefill, decode, context, pairs)
+        return self.steps.step_s(prefill, decode, context, pairs, sampled)
 
     @staticmethod
     def apply(chunks: Chunks, emitted: float) -> list[tuple[SimRequest, bool]]:

@@ -1,11 +1,20 @@
-"""How long one engine step takes: a roofline over weight and KV bytes and FLOPs, plus overhead.
+"""How long one engine step takes: what it reads and computes against the hardware's peaks.
 
-    t = overhead + max(bytes read / effective bandwidth, FLOPs / effective compute) + TP comm
+    t = overhead_s                                   host: scheduling, launches
+      + max(weights / (bandwidth x bw_eff),           the linear layers: weights read once,
+            linear FLOPs / (peak x flops_eff))        or their GEMMs where tokens are many
+      + max(KV bytes / (bandwidth x attention_eff),   attention: the KV the batch reads,
+            attention FLOPs / (peak x flops_eff))     or its FLOPs for long prefills
+      + sequences sampled x vocab x sampler_s_per_logit     logits and sampling per sequence
+      + TP all-reduces
 
-Bytes read per step are the rank's weights (for MoE, only the experts the batch routes to)
-plus the KV cache the batch attends over; FLOPs are 2 per active parameter per token plus
-attention. The defaults come from the GPU catalogue with efficiency factors; a calibration
-profile (fitted to measured runs) replaces overhead and efficiencies.
+Bytes read are the rank's (for MoE, the experts the batch's tokens route to: a batch of T
+tokens touches E(1 - (1 - k/E)^T) of E experts each layer). A profile without an attention
+efficiency keeps one roofline over weights and KV together, as CPU calibrations were fitted.
+Before a request reaches the scheduler the API server spends request_latency_s plus
+tokenize_s_per_token per prompt token; each streamed chunk then costs it api_chunk_s
+(`delivery.py`). The defaults come from the GPU catalogue with efficiency factors; a profile
+(shipped for a measured GPU, or fitted by `servecap calibrate`) replaces them.
 """
 
 from __future__ import annotations
@@ -42,6 +51,13 @@ class Profile:
     # (benchmarks/gpu) measured 15-22 ms TTFT for 100-token prompts whose prefill takes ~5 ms.
     request_latency_s: float = 0.010
     source: str = "defaults"
+    attention_efficiency: float | None = None  # None: KV in one roofline with the weights
+    sampler_s_per_logit: float = 0.0  # per sampled sequence, per vocabulary entry
+    tokenize_s_per_token: float = 0.0  # the API server's work per prompt token
+
+    def request_latency(self, prompt_tokens: int) -> float:
+        """Seconds from sending a request to the scheduler seeing it."""
+        return self.request_latency_s + self.tokenize_s_per_token * prompt_tokens
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,6 +87,7 @@ class StepTimeModel:
     tp: int
     comm_bytes_per_token: float  # all-reduce payload per token per step
     profile: Profile
+    vocab_size: int = 0
 
     def step_s(
         self,
@@ -78,28 +95,45 @@ class StepTimeModel:
         decode_seqs: int,
         context_tokens: int,
         attention_pairs: float = 0.0,
+        sampled: int | None = None,
     ) -> float:
         """Seconds for one step with this batch.
 
         `context_tokens` is the KV the batch reads; `attention_pairs` the (query, key) token
-        pairs its attention computes.
+        pairs its attention computes; `sampled` the sequences that get a token (by default the
+        decodes, and one prefill).
         """
         tokens = prefill_tokens + decode_seqs
         if tokens == 0:
             return 0.0
         p = self.profile
-        read = self.dense_bytes + self.kv_bytes_per_token * context_tokens
+        weights = self.dense_bytes
         if self.num_experts:
-            touched = min(self.num_experts, tokens * self.experts_per_token)
-            read += self.expert_bytes * touched / self.num_experts
-        memory = read / (self.bandwidth * p.bandwidth_efficiency)
-        attention = self.attention_flops_per_pair * attention_pairs
-        compute = (self.flops_per_token * tokens + attention) / (self.flops * p.flops_efficiency)
+            weights += self.expert_bytes * self.experts_touched(tokens) / self.num_experts
+        kv = self.kv_bytes_per_token * context_tokens
+        linear_flops = self.flops_per_token * tokens
+        attention_flops = self.attention_flops_per_pair * attention_pairs
+        peak = self.flops * p.flops_efficiency
+        if p.attention_efficiency is None:
+            memory = (weights + kv) / (self.bandwidth * p.bandwidth_efficiency)
+            core = max(memory, (linear_flops + attention_flops) / peak)
+        else:
+            linear = max(weights / (self.bandwidth * p.bandwidth_efficiency), linear_flops / peak)
+            reads = kv / (self.bandwidth * p.attention_efficiency)
+            core = linear + max(reads, attention_flops / peak)
+        if sampled is None:
+            sampled = decode_seqs + (1 if prefill_tokens else 0)
+        sampler = sampled * self.vocab_size * p.sampler_s_per_logit
         comm = 0.0
         if self.tp > 1:
             # two all-reduces per layer over NVLink-class links: payload plus latency
             comm = self.comm_bytes_per_token * tokens / 100e9 + 0.00002 * self.tp
-        return p.overhead_s + max(memory, compute) + comm + p.per_token_s * tokens
+        return p.overhead_s + core + sampler + comm + p.per_token_s * tokens
+
+    def experts_touched(self, tokens: int) -> float:
+        """Experts a batch of `tokens` routes to in a layer, expected under uniform routing."""
+        e, k = self.num_experts, self.experts_per_token
+        return e * (1.0 - (1.0 - k / e) ** tokens)
 
 
 def default_profile(model: ModelSpec, device: str) -> Profile:
@@ -156,6 +190,7 @@ def build_model(result: MemoryPlan, profile: Profile | None = None) -> StepTimeM
         tp=tp,
         comm_bytes_per_token=2.0 * spec.num_layers * spec.hidden_size * 2,
         profile=profile or default_profile(spec, result.device),
+        vocab_size=spec.vocab_size,
     )
 
 
