@@ -137,10 +137,10 @@ def simulated_value(summary: dict[str, Any], metric: str) -> float | None:
     return float(value) * (1000 if key in ("ttft_s", "tpot_s") else 1)
 
 
-def main() -> None:
+def published_errors() -> list[tuple[str, str, str, float, float, float]]:
+    """(case, GPU, published key, published, simulated, relative error) for every number."""
     published = {c["id"]: c for c in json.loads(CASES_FILE.read_text())}
-    errors: list[float] = []
-    print(f"{'case':<42} {'metric':<24} {'published':>10} {'simulated':>10} {'error':>8}")
+    found = []
     for case in CASES:
         source = published[case.id]
         plan = make_plan(
@@ -157,12 +157,19 @@ def main() -> None:
         for key, metric in case.compare:
             theirs = published_value(source.get(key))
             ours = simulated_value(summary, metric)
-            if theirs is None or ours is None:
-                continue
-            error = (ours - theirs) / theirs
-            errors.append(abs(error))
-            print(f"{case.id:<42} {key:<24} {theirs:>10.1f} {ours:>10.1f} {error:>+8.1%}")
-    left_out = sorted(set(published) - {c.id for c in CASES})
+            if theirs is not None and ours is not None:
+                found.append((case.id, case.gpu, key, theirs, ours, (ours - theirs) / theirs))
+    return found
+
+
+def main() -> None:
+    errors: list[float] = []
+    print(f"{'case':<42} {'metric':<24} {'published':>10} {'simulated':>10} {'error':>8}")
+    for case_id, _, key, theirs, ours, error in published_errors():
+        errors.append(abs(error))
+        print(f"{case_id:<42} {key:<24} {theirs:>10.1f} {ours:>10.1f} {error:>+8.1%}")
+    ids = {c["id"] for c in json.loads(CASES_FILE.read_text())}
+    left_out = sorted(ids - {c.id for c in CASES})
     print(
         f"\n{len(errors)} numbers from {len(CASES)} published runs, default profile: "
         f"median |error| {statistics.median(errors):.1%}, within 15%: "

@@ -262,7 +262,12 @@ def run_demo(config: DemoConfig, progress: Progress | None = None) -> DemoResult
         answers[0].answer += " " + logged
     if config.engine == "twin":
         user_runs += [_simulated_users(config, low, d.low_label, n, say) for n in config.users]
-    answers.append(users_answer(low, user_runs, config.user_output_tokens))
+    expected = None
+    if config.engine == "twin":
+        from .sim.expected_error import expected_error
+
+        expected = expected_error(low).sentence()
+    answers.append(users_answer(low, user_runs, config.user_output_tokens, expected))
     result = DemoResult(config, answers, plans, single_runs + user_runs, out / "demo.json")
     result.path.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result

@@ -195,7 +195,10 @@ def logged_sentence(speeds: list[Speed]) -> str:
     return ("Real vLLM's start-up logs: " + "; ".join(parts) + ".") if parts else ""
 
 
-def users_answer(low: MemoryPlan, runs: list[DemoRun], output_tokens: Lengths) -> Answer:
+def users_answer(
+    low: MemoryPlan, runs: list[DemoRun], output_tokens: Lengths, expected: str | None = None
+) -> Answer:
+    """The fourth answer; `expected` states the simulator's expected error where it ran."""
     held = output_tokens.mean + SEED_USER_PROMPT_TOKENS
     sentences = []
     for run in runs:
@@ -221,4 +224,6 @@ def users_answer(low: MemoryPlan, runs: list[DemoRun], output_tokens: Lengths) -
         f"{held:,.0f} (prompt plus answer), so about {low.kv_cache_tokens / held:.0f} fit at "
         f"once; the rest wait, which is queueing, not failure. " + ". ".join(sentences) + "."
     )
+    if expected:
+        text += f" Simulated, so: {expected}."
     return Answer("How many users at once?", text)

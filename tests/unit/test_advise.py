@@ -202,7 +202,9 @@ def test_replicas_on_one_node_and_before_data_parallel():
 
 
 def test_costs_rank_the_cheaper_gpu_first():
-    advice = advise(_request(gpus=("rtx-4090", "l4"), costs=(("rtx-4090", 0.7), ("l4", 0.3))))
+    # 10 users: one L4 (17 at most) or one RTX 4090 each meets the SLOs
+    costs = (("rtx-4090", 0.7), ("l4", 0.3))
+    advice = advise(_request(users=10, gpus=("rtx-4090", "l4"), costs=costs))
     assert advice.best is not None and advice.best.gpu.slug == "l4"
     assert advice.best.cost_per_hour == pytest.approx(0.3 * advice.best.gpu_count)
 

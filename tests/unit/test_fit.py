@@ -8,7 +8,8 @@ import pytest
 
 from servecap import ServeConfig, make_plan
 from servecap.sim.fit import StepPoint, fit_profile, predict
-from servecap.sim.steptime import Profile, build_model
+from servecap.sim.simulate import engine_config
+from servecap.sim.steptime import PRIOR, Profile, build_model
 
 TRUTH = Profile(
     overhead_s=0.0012,
@@ -24,7 +25,7 @@ TRUTH = Profile(
 
 def _points(plan, profile: Profile) -> list[StepPoint]:
     model = build_model(plan, profile)
-    budget = plan.limits.max_num_batched_tokens
+    budget = engine_config(plan)
     shapes = [StepPoint("decode", b, 256.0, 128, 1.0) for b in (1, 4, 16, 64, 256)]
     shapes += [StepPoint("decode", b, 4160.0, 4096, 1.0) for b in (1, 8, 32)]
     shapes += [StepPoint("prefill", 1, p, p, 1.0) for p in (128, 512, 2048, 8192)]
@@ -35,10 +36,10 @@ def _points(plan, profile: Profile) -> list[StepPoint]:
 def test_the_fit_reproduces_points_made_by_a_known_profile(model_id):
     plan = make_plan(model_id, ServeConfig(), gpu="h100-sxm", vllm_version="0.24.0")
     points = _points(plan, TRUTH)
-    fit = fit_profile([(plan, points)])
+    fit = fit_profile([(plan, points)], start=PRIOR)
     assert fit.before > 0.1 > 0.01 > fit.rms_log_error  # the defaults miss, the fit does not
     fitted = build_model(plan, fit.profile)
-    budget = plan.limits.max_num_batched_tokens
+    budget = engine_config(plan)
     for point in points:
         assert predict(fitted, point, budget) == pytest.approx(point.seconds, rel=0.03), point
     # what the decode ladder pins down is recovered, and its spread says so

@@ -12,7 +12,7 @@ from servecap.sim.twin_server import TwinServer
 
 DEPLOYMENT = ("Qwen/Qwen3-0.6B", "--gpu", "h100-sxm", "--max-model-len", "4096")
 WORKLOAD = ("--prompt-tokens", "50", "--output-tokens", "40", "--slo", "ttft_p95=2s")
-SIM_ONLY = {"simulated", "sim_steps", "deployment"}
+SIM_ONLY = {"simulated", "sim_steps", "deployment", "expected_error"}
 MEASURED_ONLY = {"client"}
 STEP_KEYS = {"phase", "load"}
 
@@ -81,6 +81,6 @@ def test_report_of_the_result_file_prints_the_same_summary(twin_url, tmp_path, t
     load = ("--sweep-users", "2,4")
     printed = _bench(twin_url, path, *load) if tool == "bench" else _simulate(path, *load)
     reported = _json("report", str(path))
-    extra = {"status", "sources", "stopped_early", "deployment"}
+    extra = {"status", "sources", "stopped_early", "deployment", "expected_error"}
     assert _pooled(reported, extra) == _pooled(printed, extra)
     assert reported["status"] == "complete"

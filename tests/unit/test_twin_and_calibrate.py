@@ -202,7 +202,7 @@ def test_calibrate_command_takes_serve_flags_around_the_result_files(tmp_path):
     assert "does not start" in starved.stderr and "result file" not in starved.stderr
     assert "details.." not in starved.stderr
     nothing = run_cli("calibrate", "--gpu-memory-utilization", "0.5", "--model", model, *flags)
-    assert nothing.code == 2 and "needs a result file" in nothing.stderr
+    assert nothing.code == 2 and "needs a server or results" in nothing.stderr
 
 
 def test_twin_refuses_a_request_longer_than_the_context_as_vllm_does(tmp_path):

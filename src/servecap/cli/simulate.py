@@ -10,7 +10,10 @@ import typer
 from . import options as o
 
 if TYPE_CHECKING:
+    from ..loadtest.steps import RunResult
     from ..memory.plan import MemoryPlan
+    from ..sim.steptime import Profile
+    from .output import Output
 
 EXAMPLES = """
 Any `vllm serve` flag (--gpu-memory-utilization, --max-model-len, -tp, ...) sets the deployment.
@@ -70,7 +73,6 @@ def simulate_command(
     from . import loadopts
     from .deployment import plan_deployment
     from .output import Output
-    from .results_view import show_result
 
     result = plan_deployment(
         loadopts.one_model(model_arg, model), ctx.args, gpu, gpu_memory_gib, device,
@@ -88,19 +90,40 @@ def simulate_command(
         result, load.profile, workload, load.sweep_users, load.sweep_rates, loadopts.slos(slo),
         step_profile, not no_prefix_caching, output, seed,
     )  # fmt: skip
-    out = Output(json_mode=json_out)
-    out.data({**run.to_dict(), "deployment": result.vllm_args()})
-    out.show(_head(result, profile), "")
-    show_result(out, run, metric_names, definitions=False)
+    _show(Output(json_mode=json_out), result, run, step_profile, profile, metric_names)
     if output:
-        out.show(f"[dim]simulated records and /metrics timeline: {output}[/]")
+        Output(json_mode=json_out).show(
+            f"[dim]simulated records and /metrics timeline: {output}[/]"
+        )
 
 
-def _head(result: MemoryPlan, profile: Path | None) -> str:
+def _show(
+    out: Output,
+    result: MemoryPlan,
+    run: RunResult,
+    step_profile: Profile | None,
+    profile: Path | None,
+    metric_names: str,
+) -> None:
+    """The run's JSON or tables, with the profile used and the error to expect of it."""
+    from ..sim.expected_error import expected_error
+    from ..sim.steptime import default_profile
+    from .results_view import show_result
+
+    expected = expected_error(result, step_profile)
+    out.data({**run.to_dict(), "deployment": result.vllm_args(),
+              "expected_error": expected.to_dict()})  # fmt: skip
+    source = step_profile.source if step_profile else default_profile(result.gpu).source
+    out.show(_head(result, f"from {profile}" if profile else source), "")
+    show_result(out, run, metric_names, definitions=False)
+    out.show(f"[dim]{expected.sentence()}[/]")
+
+
+def _head(result: MemoryPlan, profile: str) -> str:
     return (
         f"[bold]simulated[/] {result.model.name} on "
         f"{result.gpu.name if result.gpu else 'CPU'}: {result.num_blocks:,} KV blocks of "
         f"{result.block_size} ({result.kv_cache_tokens:,} tokens), max "
         f"{result.limits.max_num_seqs} seqs, {result.limits.max_num_batched_tokens:,} "
-        f"tokens per step; step-time profile: {'from ' + str(profile) if profile else 'defaults'}"
+        f"tokens per step; step-time profile: {profile}"
     )

@@ -95,16 +95,20 @@ class Simulator:
         # the scheduler after the API server's latency (HTTP, tokenizing its prompt)
         arrivals: list[tuple[float, int, int, float]] = []
         seq = itertools.count()
-        latency = self.steps.profile.request_latency
+        profile_ = self.steps.profile
+        intake_free = 0.0  # when the API server's thread is next free
 
         def arrive(sent: float, i: int) -> None:
-            heapq.heappush(arrivals, (sent + latency(lengths[i][0]), next(seq), i, sent))
+            nonlocal intake_free
+            start = max(sent + profile_.request_latency_s, intake_free)
+            intake_free = start + profile_.intake_s(lengths[i][0])
+            heapq.heappush(arrivals, (intake_free, next(seq), i, sent))
 
         pending = deque(range(len(lengths)))
         closed_loop = profile.mode in ("single", "concurrency")
         deadline = profile.duration_s
         if arrivals_s is not None:
-            for t, i in zip(arrivals_s, list(pending), strict=True):
+            for t, i in sorted(zip(arrivals_s, list(pending), strict=True)):
                 arrive(t, i)
             pending.clear()
             closed_loop = False

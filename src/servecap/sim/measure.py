@@ -20,6 +20,7 @@ from ..loadtest.load import LoadProfile
 from ..loadtest.steps import RunResult
 from ..loadtest.workload import Lengths, WorkloadSpec
 from ..memory.plan import MemoryPlan
+from .fit import Fit, fit_profile, measured_points
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 PREFILLS = (128, 512, 2048, 8192)
@@ -129,3 +130,22 @@ async def run_measurement(
 def measured_files(out_dir: Path) -> list[Path]:
     """The result files a measurement left in `out_dir`, in order, the warm-up left out."""
     return sorted(p for p in out_dir.glob("[0-9][0-9]-*.jsonl") if not p.stem.endswith("warmup"))
+
+
+def fit_measurement(plan: MemoryPlan, folder: Path) -> Fit:
+    """Fit a profile to the result files a measurement left in `folder`, starting from the
+    deployment's default profile (so the fit says how far off that default was)."""
+    return fit_profile([(plan, measured_points(folder))])
+
+
+async def measure_server(
+    endpoint: Endpoint,
+    plan: MemoryPlan,
+    out_dir: Path,
+    quick: bool = False,
+    on_step: Callable[[int, MeasureStep], None] | None = None,
+    progress: BenchProgress | None = None,
+) -> Fit:
+    """Measure a live server with the deployment's planned steps, then fit its profile."""
+    await run_measurement(endpoint, measurement_plan(plan, quick), out_dir, on_step, progress)
+    return fit_measurement(plan, out_dir)

@@ -22,6 +22,8 @@ _NUMBERS = (
     "attention_efficiency",
     "sampler_s_per_logit",
     "tokenize_s_per_token",
+    "moe_layer_s",
+    "api_request_s",
 )
 
 
@@ -41,6 +43,8 @@ class ProfileFile(BaseModel):
     attention_efficiency: float | None = Field(default=None, gt=0)
     sampler_s_per_logit: float | None = Field(default=None, ge=0)
     tokenize_s_per_token: float | None = Field(default=None, ge=0)
+    moe_layer_s: float | None = Field(default=None, ge=0)
+    api_request_s: float | None = Field(default=None, ge=0)
     source: str = "profile file"
 
     @field_validator(*_NUMBERS, mode="before")

@@ -6,36 +6,49 @@
       + max(KV bytes / (bandwidth x attention_eff),   attention: the KV the batch reads,
             attention FLOPs / (peak x flops_eff))     or its FLOPs for long prefills
       + sequences sampled x vocab x sampler_s_per_logit     logits and sampling per sequence
+      + MoE layers x moe_layer_s                      routing and the fused-MoE launches
       + TP all-reduces
 
 Bytes read are the rank's (for MoE, the experts the batch's tokens route to: a batch of T
 tokens touches E(1 - (1 - k/E)^T) of E experts each layer). A profile without an attention
 efficiency keeps one roofline over weights and KV together, as CPU calibrations were fitted.
-Before a request reaches the scheduler the API server spends request_latency_s plus
-tokenize_s_per_token per prompt token; each streamed chunk then costs it api_chunk_s
-(`delivery.py`). The defaults come from the GPU catalogue with efficiency factors; a profile
-(shipped for a measured GPU, or fitted by `servecap calibrate`) replaces them.
+Before a request reaches the scheduler it spends request_latency_s in flight (HTTP, in
+parallel with others) and queues for the API server's one thread, which spends api_request_s
+plus tokenize_s_per_token per prompt token on it, one request after another: so a burst of
+arrivals reaches the engine spread out. Each streamed chunk then costs the API server
+api_chunk_s (`delivery.py`).
+
+A GPU measured with real vLLM (benchmarks/gpu/) has its fitted profile shipped in
+servecap/data/profiles/. Any other GPU gets the measured efficiencies and host costs applied to
+its datasheet bandwidth and FLOPs; a profile fitted by `servecap calibrate` replaces either.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
-from ..hardware import GPU
+from ..hardware import GPU, get_gpu
 from ..memory.plan import MemoryPlan
 from ..models.spec import ModelSpec
 
-# Defaults: decode reaches ~85% of datasheet bandwidth, prefill ~55% of dense peak; a step
-# costs ~2 ms of scheduling and launch, more per layer for MoE kernels. These reproduce the
-# seed's ~80 tok/s for Qwen3-4B on an RTX 4090 and public single-stream A100/RTX 4080 numbers.
+# What a hand-written profile that leaves an efficiency out gets
 DEFAULT_BW_EFFICIENCY = 0.85
 DEFAULT_FLOPS_EFFICIENCY = 0.55
-BASE_OVERHEAD_S = 0.002
-PER_LAYER_OVERHEAD_S = {"dense": 0.00003, "moe": 0.00009}
 CPU_BANDWIDTH = 20e9  # a desktop CPU's memory bandwidth, B/s, before calibration
 CPU_FLOPS = 200e9
+# Measured terms that are the GPU's own time per byte moved, so they scale with bandwidth on a
+# GPU nobody measured; the others are efficiencies (ratios to the datasheet) or host costs.
+GPU_TIME_TERMS = ("sampler_s_per_logit", "moe_layer_s")
+# The host's cost of a step (scheduling, launches) belongs to the machine, not the GPU: 1.06 ms
+# on the measured H100's host, ~2.0 ms behind the H200 run's Qwen3-4B steps (benchmarks/gpu/h200)
+# and ~3.3 ms behind the seed's RTX 4090 (80 tokens/s of Qwen3-4B). A GPU nobody measured gets
+# the middle of those hosts.
+UNMEASURED_HOST_OVERHEAD_S = 0.002
 
 
 @dataclass(frozen=True)
@@ -54,10 +67,16 @@ class Profile:
     attention_efficiency: float | None = None  # None: KV in one roofline with the weights
     sampler_s_per_logit: float = 0.0  # per sampled sequence, per vocabulary entry
     tokenize_s_per_token: float = 0.0  # the API server's work per prompt token
+    moe_layer_s: float = 0.0  # per MoE layer and step: router, top-k, fused-MoE launches
+    api_request_s: float = 0.0  # the API server's serial work per request, tokenizing aside
 
     def request_latency(self, prompt_tokens: int) -> float:
-        """Seconds from sending a request to the scheduler seeing it."""
-        return self.request_latency_s + self.tokenize_s_per_token * prompt_tokens
+        """Seconds from sending a request to the scheduler seeing it, with no queue."""
+        return self.request_latency_s + self.intake_s(prompt_tokens)
+
+    def intake_s(self, prompt_tokens: int) -> float:
+        """The API server's serial work on one request before the engine sees it."""
+        return self.api_request_s + self.tokenize_s_per_token * prompt_tokens
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,6 +107,7 @@ class StepTimeModel:
     comm_bytes_per_token: float  # all-reduce payload per token per step
     profile: Profile
     vocab_size: int = 0
+    moe_layers: int = 0
 
     def step_s(
         self,
@@ -128,7 +148,8 @@ class StepTimeModel:
         if self.tp > 1:
             # two all-reduces per layer over NVLink-class links: payload plus latency
             comm = self.comm_bytes_per_token * tokens / 100e9 + 0.00002 * self.tp
-        return p.overhead_s + core + sampler + comm + p.per_token_s * tokens
+        moe = self.moe_layers * p.moe_layer_s
+        return p.overhead_s + core + sampler + moe + comm + p.per_token_s * tokens
 
     def experts_touched(self, tokens: int) -> float:
         """Experts a batch of `tokens` routes to in a layer, expected under uniform routing."""
@@ -136,18 +157,71 @@ class StepTimeModel:
         return e * (1.0 - (1.0 - k / e) ** tokens)
 
 
-def default_profile(model: ModelSpec, device: str) -> Profile:
-    kind = "moe" if model.moe is not None else "dense"
-    overhead = BASE_OVERHEAD_S + PER_LAYER_OVERHEAD_S[kind] * model.num_layers
-    if device == "cpu":
-        return Profile(
-            overhead_s=0.01,
-            bandwidth_efficiency=0.5,
-            flops_efficiency=0.2,
-            api_chunk_s=0.0002,
-            source="cpu defaults (calibrate for real numbers)",
-        )
-    return Profile(overhead_s=overhead, source="defaults")
+CPU_PROFILE = Profile(
+    overhead_s=0.01,
+    bandwidth_efficiency=0.5,
+    flops_efficiency=0.2,
+    api_chunk_s=0.0002,
+    source="cpu defaults (calibrate for real numbers)",
+)
+
+
+# Before any GPU is measured: ~3 ms of host time a step and the fallback efficiencies
+PRIOR = Profile(overhead_s=0.003, source="prior (no measured GPU)")
+
+
+def default_profile(gpu: GPU | None) -> Profile:
+    """The profile `simulate` uses without `--profile`: the GPU's measured one if shipped, else
+    the measured GPUs' terms applied to this GPU's datasheet; a CPU's rough defaults."""
+    if gpu is None:
+        return CPU_PROFILE
+    return shipped_profile(gpu.slug) or datasheet_profile(gpu)
+
+
+def shipped_profiles() -> dict[str, Profile]:
+    """The measured profiles shipped with servecap, by GPU slug."""
+    return dict(_shipped())
+
+
+def shipped_profile(slug: str) -> Profile | None:
+    return dict(_shipped()).get(slug)
+
+
+@cache
+def _shipped() -> tuple[tuple[str, Profile], ...]:
+    folder = resources.files("servecap") / "data" / "profiles"
+    found = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            with resources.as_file(entry) as path:
+                found.append((entry.name.removesuffix(".json"), Profile.load(path)))
+    return tuple(found)
+
+
+def datasheet_profile(gpu: GPU) -> Profile:
+    """The shipped profiles' terms on another GPU: each term's geometric mean over the measured
+    GPUs, the GPU-time terms scaled by the ratio of datasheet bandwidths."""
+    measured = [(get_gpu(slug), profile) for slug, profile in _shipped()]
+    if not measured:
+        return PRIOR
+    values: dict[str, float] = {}
+    for f in fields(Profile):
+        if f.name in ("source", "overhead_s"):
+            continue
+        terms = [(g, getattr(p, f.name)) for g, p in measured if getattr(p, f.name) is not None]
+        if not terms or any(v <= 0 for _, v in terms):
+            continue
+        if f.name in GPU_TIME_TERMS:
+            scaled = [v * g.memory_bandwidth_gbps / gpu.memory_bandwidth_gbps for g, v in terms]
+        else:
+            scaled = [v for _, v in terms]
+        values[f.name] = math.exp(sum(math.log(v) for v in scaled) / len(scaled))
+    names = ", ".join(g.name for g, _ in measured)
+    return replace(
+        Profile(overhead_s=UNMEASURED_HOST_OVERHEAD_S),
+        **values,
+        source=f"datasheet defaults (terms measured on {names})",
+    )
 
 
 def build_model(result: MemoryPlan, profile: Profile | None = None) -> StepTimeModel:
@@ -189,8 +263,9 @@ def build_model(result: MemoryPlan, profile: Profile | None = None) -> StepTimeM
         flops=flops,
         tp=tp,
         comm_bytes_per_token=2.0 * spec.num_layers * spec.hidden_size * 2,
-        profile=profile or default_profile(spec, result.device),
+        profile=profile or default_profile(gpu),
         vocab_size=spec.vocab_size,
+        moe_layers=len(spec.moe.moe_layers) if spec.moe is not None else 0,
     )
 
 

@@ -17,6 +17,7 @@ from ..hardware import GPU
 from ..memory.plan import MemoryPlan, plan
 from ..models.resolve import load_model
 from ..models.spec import ModelSpec
+from ..sim.expected_error import expected_error
 from ..vllm.serve_config import ServeConfig
 from ..vllm.versions import VllmVersion, default_version, parse_version
 from .commands import deployment_commands
@@ -238,7 +239,8 @@ def advise(request: AdviseRequest) -> Advice:
         simulations=sum(rep.runs_done for rep in search.replicas),
         notes=[
             "latency and capacity come from servecap's simulator with its default step-time "
-            "profile; `servecap calibrate` fits it to your hardware",
+            "profile; `servecap calibrate --url` measures your hardware",
+            *([expected_error(best.plan).sentence()] if best else []),
             "users split evenly over replicas",
             "among equal GPU counts and prices, less memory per GPU ranks first",
         ],

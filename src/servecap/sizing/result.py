@@ -7,6 +7,7 @@ from typing import Any
 
 from ..hardware import GPU
 from ..memory.plan import MemoryPlan
+from ..sim.expected_error import expected_error
 
 
 @dataclass
@@ -61,6 +62,7 @@ class AdviseOption:
             "plan": self.plan.to_dict(),
             "limit": self.limit,
             "notes": self.notes,
+            "expected_error": expected_error(self.plan).to_dict(),
         }
 
 
