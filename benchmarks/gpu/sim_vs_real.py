@@ -25,14 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from servecap import ServeConfig, make_plan
-from servecap.loadtest.load import LoadProfile
 from servecap.loadtest.records import RequestRecord
 from servecap.loadtest.results import read_results
 from servecap.loadtest.summary import RunSummary, step_samples, summarize_run
 from servecap.memory.plan import MemoryPlan
-from servecap.sim.engine import Simulator
-from servecap.sim.simulate import engine_config
-from servecap.sim.steptime import build_model, shipped_profile
+from servecap.sim.calibrate import replay_run
+from servecap.sim.steptime import shipped_profile
 from servecap.vllm.metrics import ServerSample
 from servecap.vllm.serve_config import parse_serve_command
 
@@ -90,15 +88,9 @@ def plan_of(run: Run, model: str) -> MemoryPlan:
 
 
 def replay(plan: MemoryPlan, records: list[RequestRecord]) -> RunSummary:
-    """The simulated summary of one step's requests, replayed at their send times."""
-    start = min(r.send_s for r in records)
-    sim = Simulator(engine_config(plan), build_model(plan), sample_interval_s=0.25)
-    lengths = [(int(r.prompt_tokens or 1), int(r.output_tokens or 1)) for r in records]
-    run = sim.run(
-        LoadProfile("users", requests=len(records)),
-        lengths,
-        arrivals_s=[r.send_s - start for r in records],
-    )
+    """The simulated summary of one step's requests, replayed at their send times with the
+    GPU's default profile."""
+    run = replay_run(plan, records, None, sample_interval_s=0.25)
     for real, simulated in zip(records, run.records, strict=True):
         simulated.warmup = real.warmup
     return summarize_run(run.records, step_samples(run.records, run.samples))

@@ -260,12 +260,11 @@ def run_demo(config: DemoConfig, progress: Progress | None = None) -> DemoResult
     logged = logged_sentence(speeds)
     if logged:
         answers[0].answer += " " + logged
-    if config.engine == "twin":
-        user_runs += [_simulated_users(config, low, d.low_label, n, say) for n in config.users]
     expected = None
     if config.engine == "twin":
         from .sim.expected_error import expected_error
 
+        user_runs += [_simulated_users(config, low, d.low_label, n, say) for n in config.users]
         expected = expected_error(low).sentence()
     answers.append(users_answer(low, user_runs, config.user_output_tokens, expected))
     result = DemoResult(config, answers, plans, single_runs + user_runs, out / "demo.json")

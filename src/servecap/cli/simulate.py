@@ -90,11 +90,10 @@ def simulate_command(
         result, load.profile, workload, load.sweep_users, load.sweep_rates, loadopts.slos(slo),
         step_profile, not no_prefix_caching, output, seed,
     )  # fmt: skip
-    _show(Output(json_mode=json_out), result, run, step_profile, profile, metric_names)
+    out = Output(json_mode=json_out)
+    _show(out, result, run, step_profile, profile, metric_names)
     if output:
-        Output(json_mode=json_out).show(
-            f"[dim]simulated records and /metrics timeline: {output}[/]"
-        )
+        out.show(f"[dim]simulated records and /metrics timeline: {output}[/]")
 
 
 def _show(

@@ -26,7 +26,7 @@ from ..loadtest.load import LoadProfile
 from ..loadtest.records import RequestRecord
 from ..loadtest.summary import RunSummary, summarize_run
 from ..memory.plan import MemoryPlan
-from .engine import Simulator
+from .engine import SimResult, Simulator
 from .observed import steps_by_batch
 from .simulate import engine_config
 from .steptime import Profile, build_model
@@ -80,19 +80,30 @@ def _stats(summary: RunSummary) -> list[float]:
     return values
 
 
-def replay_records(
-    result: MemoryPlan, records: list[RequestRecord], profile: Profile
-) -> list[RequestRecord]:
-    """Simulate the measured requests at their send times; one record for each, in order."""
+def replay_run(
+    result: MemoryPlan,
+    records: list[RequestRecord],
+    profile: Profile | None,
+    sample_interval_s: float = 0.5,
+) -> SimResult:
+    """Simulate the measured requests at their send times, with their measured lengths; the
+    records are one for each, in order (`profile` None: the deployment's default)."""
     start = min(r.send_s for r in records)
     lengths = [(int(r.prompt_tokens or 1), int(r.output_tokens or 1)) for r in records]
-    sim = Simulator(engine_config(result), build_model(result, profile))
-    run = sim.run(
+    model = build_model(result, profile)
+    sim = Simulator(engine_config(result), model, sample_interval_s=sample_interval_s)
+    return sim.run(
         LoadProfile("users", requests=len(records)),
         lengths,
         arrivals_s=[r.send_s - start for r in records],
     )
-    return run.records
+
+
+def replay_records(
+    result: MemoryPlan, records: list[RequestRecord], profile: Profile
+) -> list[RequestRecord]:
+    """Simulate the measured requests at their send times; one record for each, in order."""
+    return replay_run(result, records, profile).records
 
 
 def replay(result: MemoryPlan, records: list[RequestRecord], profile: Profile) -> RunSummary:

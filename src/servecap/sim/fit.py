@@ -211,17 +211,13 @@ def fit_profile(
         residuals, x0, bounds=(lower, upper), loss="soft_l1", f_scale=0.05, x_scale=1.0
     )
     spread = _spread(result.jac, result.fun, fitted)
-    profile = profile_of(result.x)
+    # the residuals at the optimum are each point's log(predicted / measured), in order
+    points = [pt for *_, pts in models for pt in pts]
     errors = tuple(
-        (
-            pt.source,
-            pt.seconds,
-            predict(replace(model, profile=profile), pt, config) / pt.seconds - 1,
-        )
-        for model, config, points in models
-        for pt in points
+        (pt.source, pt.seconds, float(error))
+        for pt, error in zip(points, np.expm1(result.fun), strict=True)
     )
-    return Fit(profile, _rms(result.fun), before, spread, len(result.fun), errors)
+    return Fit(profile_of(result.x), _rms(result.fun), before, spread, len(result.fun), errors)
 
 
 def _rms(values: np.ndarray) -> float:

@@ -178,13 +178,9 @@ def default_profile(gpu: GPU | None) -> Profile:
     return shipped_profile(gpu.slug) or datasheet_profile(gpu)
 
 
-def shipped_profiles() -> dict[str, Profile]:
-    """The measured profiles shipped with servecap, by GPU slug."""
-    return dict(_shipped())
-
-
 def shipped_profile(slug: str) -> Profile | None:
-    return dict(_shipped()).get(slug)
+    """The profile measured on this GPU and shipped with servecap, if there is one."""
+    return next((profile for name, profile in _shipped() if name == slug), None)
 
 
 @cache
@@ -198,6 +194,7 @@ def _shipped() -> tuple[tuple[str, Profile], ...]:
     return tuple(found)
 
 
+@cache
 def datasheet_profile(gpu: GPU) -> Profile:
     """The shipped profiles' terms on another GPU: each term's geometric mean over the measured
     GPUs, the GPU-time terms scaled by the ratio of datasheet bandwidths."""
